@@ -1,0 +1,125 @@
+"""The batched multi-agent environment interface every seps adapter implements.
+
+One object holds E parallel copies of an N-agent environment. Arrays are laid out
+``(E, N, ...)``. Agents may have different observation and action spaces, so the
+batched arrays are padded:
+
+* observations are ``float32 (E, N, max_obs_dim)``; agent i's features are the first
+  ``obs_dims[i]`` columns and the rest are zeros;
+* actions are ``int64 (E, N)``; agent i's valid actions are ``0 .. n_actions[i]-1``;
+* ``action_mask`` is ``bool (E, N, max_n_actions)``: False for actions an agent does
+  not have, and for actions the env forbids right now (SMAC, LBF).
+
+Copies reset themselves: when every agent of a copy is done, ``step`` returns the
+first observation of the next episode in ``obs`` and the last one of the finished
+episode in ``final_obs`` (so learners can bootstrap from it at a truncation).
+
+``agent_types`` is ground truth for evaluation only: it never enters observations
+and is never given to an encoder or a partitioner.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import attrs
+import numpy as np
+from gymnasium import spaces
+
+from seps.errors import EnvError
+
+
+@attrs.frozen(kw_only=True)
+class StepResult:
+    """What ``reset`` and ``step`` return for all E copies and N agents."""
+
+    obs: np.ndarray
+    """float32 (E, N, max_obs_dim): observations after the step (the new episode's first ones where a copy reset)."""
+    rewards: np.ndarray
+    """float32 (E, N): reward of each agent (team-reward envs give every agent the team reward)."""
+    terminated: np.ndarray
+    """bool (E, N): the agent reached a terminal state (no bootstrapping)."""
+    truncated: np.ndarray
+    """bool (E, N): the episode was cut off by a time limit (bootstrap from ``final_obs``)."""
+    final_obs: np.ndarray
+    """float32 (E, N, max_obs_dim): equals ``obs`` except in copies that just ended, where it is the last observation."""
+    action_mask: np.ndarray
+    """bool (E, N, max_n_actions): actions each agent may take on the next step."""
+    active: np.ndarray
+    """bool (E, N): the agent acted in this step (False for agents that left their episode early)."""
+
+
+class MultiAgentEnv(ABC):
+    """Batched, auto-resetting environment of ``num_envs`` copies of ``n_agents`` agents."""
+
+    num_envs: int
+    observation_spaces: tuple[spaces.Box, ...]
+    action_spaces: tuple[spaces.Discrete, ...]
+    agent_types: np.ndarray
+    """int (N,): ground-truth type of each agent, for evaluation only."""
+    team_reward: bool = False
+    """True when all agents receive one shared reward (an episode's return is then counted once)."""
+    name: str = "env"
+
+    @property
+    def n_agents(self) -> int:
+        return len(self.action_spaces)
+
+    @property
+    def obs_dims(self) -> np.ndarray:
+        return np.array([int(np.prod(s.shape)) for s in self.observation_spaces], dtype=np.int64)
+
+    @property
+    def n_actions(self) -> np.ndarray:
+        return np.array([int(s.n) for s in self.action_spaces], dtype=np.int64)
+
+    @property
+    def max_obs_dim(self) -> int:
+        return int(self.obs_dims.max())
+
+    @property
+    def max_n_actions(self) -> int:
+        return int(self.n_actions.max())
+
+    def static_action_mask(self) -> np.ndarray:
+        """bool (N, max_n_actions): True where the action exists in the agent's action space."""
+        return np.arange(self.max_n_actions)[None, :] < self.n_actions[:, None]
+
+    @abstractmethod
+    def reset(self, seed: int | None = None) -> StepResult:
+        """Start new episodes in every copy; copy e is seeded with ``seed + e``."""
+
+    @abstractmethod
+    def step(self, actions: np.ndarray) -> StepResult:
+        """Apply ``actions`` (int (E, N)) in every copy."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most envs hold nothing to release
+        """Release resources (processes, simulators)."""
+
+    def check_actions(self, actions: np.ndarray) -> np.ndarray:
+        """Validate the shape of ``actions`` and return it as int64."""
+        actions = np.asarray(actions)
+        if actions.shape != (self.num_envs, self.n_agents):
+            raise EnvError(
+                f"actions must have shape (num_envs, n_agents) = {(self.num_envs, self.n_agents)}, got {actions.shape}"
+            )
+        return actions.astype(np.int64, copy=False)
+
+
+def check_discrete(action_spaces: Sequence[spaces.Space], env_name: str) -> tuple[spaces.Discrete, ...]:
+    """Return the spaces as Discrete, or raise naming the agent whose space is not Discrete."""
+    for index, space in enumerate(action_spaces):
+        if not isinstance(space, spaces.Discrete):
+            raise EnvError(
+                f"{env_name}: agent {index} has action space {space}; seps supports Discrete action spaces only"
+            )
+    return tuple(action_spaces)  # type: ignore[arg-type]
+
+
+def pad_features(features: Sequence[np.ndarray], width: int) -> np.ndarray:
+    """Stack per-agent arrays (E, d_i) into one zero-padded float32 array (E, N, width)."""
+    out = np.zeros((features[0].shape[0], len(features), width), dtype=np.float32)
+    for index, feature in enumerate(features):
+        out[:, index, : feature.shape[-1]] = feature
+    return out

@@ -1,0 +1,132 @@
+"""The plain data passed between the pipeline's stages: collect -> encode -> cluster."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import attrs
+import numpy as np
+
+from seps.errors import ConfigError
+
+
+@attrs.frozen(kw_only=True)
+class Transitions:
+    """Stage 1 output: one shared buffer of single-agent transitions from all agents.
+
+    Observations are zero-padded to the largest observation size (see ``seps.envs.base``);
+    ``obs_dims[i]`` says how many leading features of agent i are real.
+    """
+
+    agent_id: np.ndarray
+    """int64 (T,): which agent the transition belongs to."""
+    obs: np.ndarray
+    """float32 (T, max_obs_dim)."""
+    action: np.ndarray
+    """int64 (T,)."""
+    reward: np.ndarray
+    """float32 (T,)."""
+    next_obs: np.ndarray
+    """float32 (T, max_obs_dim)."""
+    obs_dims: np.ndarray
+    """int64 (N,): real observation size of each agent."""
+    n_actions: np.ndarray
+    """int64 (N,): action-space size of each agent."""
+
+    @property
+    def n_agents(self) -> int:
+        return len(self.obs_dims)
+
+    def __len__(self) -> int:
+        return len(self.agent_id)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the buffer as a compressed ``.npz`` file."""
+        path = Path(path)
+        np.savez_compressed(path, **attrs.asdict(self))
+        return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Transitions:
+        """Read a buffer written by :meth:`save`."""
+        try:
+            with np.load(path) as data:
+                return cls(**{field.name: data[field.name] for field in attrs.fields(cls)})
+        except (OSError, KeyError, ValueError) as error:
+            raise ConfigError(f"{path} is not a seps transitions file: {error}") from None
+
+
+@attrs.frozen(kw_only=True)
+class Embeddings:
+    """Stage 2 output: one point per agent in the encoder's latent space."""
+
+    means: np.ndarray
+    """float32 (N, m): the encoder mean of each agent."""
+    encoder: str
+    """Name of the encoder that produced them."""
+    losses: tuple[float, ...] = ()
+    """Training loss, recorded at regular intervals."""
+
+    @property
+    def n_agents(self) -> int:
+        return int(self.means.shape[0])
+
+
+@attrs.frozen(kw_only=True)
+class Partition:
+    """Stage 3 output: the map mu from agent to parameter group.
+
+    Labels are canonical: groups are numbered 0..K-1 in order of their lowest agent id.
+    """
+
+    labels: np.ndarray = attrs.field(converter=lambda x: canonical_labels(np.asarray(x)))
+    """int64 (N,): group of each agent."""
+    scores: Mapping[int, float] = attrs.field(factory=dict)
+    """The selection score of every K tried (empty when K was given)."""
+    method: str = "fixed"
+
+    @property
+    def k(self) -> int:
+        return int(self.labels.max()) + 1
+
+    @property
+    def n_agents(self) -> int:
+        return len(self.labels)
+
+    def groups(self) -> dict[int, list[int]]:
+        """Group -> sorted agent ids."""
+        return {g: np.flatnonzero(self.labels == g).tolist() for g in range(self.k)}
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "method": self.method,
+                "k": self.k,
+                "labels": self.labels.tolist(),
+                "groups": {str(g): ids for g, ids in self.groups().items()},
+                "scores": {str(k): v for k, v in self.scores.items()},
+            },
+            indent=2,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Partition:
+        data = json.loads(text)
+        return cls(
+            labels=np.asarray(data["labels"], dtype=np.int64),
+            scores={int(k): float(v) for k, v in data.get("scores", {}).items()},
+            method=data.get("method", "fixed"),
+        )
+
+
+def canonical_labels(labels: np.ndarray) -> np.ndarray:
+    """Renumber groups 0..K-1 in order of their lowest member index."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.size == 0:
+        raise ConfigError(f"labels must be a non-empty 1-D sequence, got shape {labels.shape}")
+    _, first_index, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty_like(first_index)
+    rank[np.argsort(first_index)] = np.arange(len(first_index))
+    return rank[inverse].astype(np.int64)
