@@ -24,7 +24,9 @@ import importlib
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-from seps.errors import ConfigError, DuplicateComponentError, UnknownComponentError
+import attrs
+
+from seps.errors import ConfigError, DuplicateComponentError, SepsError, UnknownComponentError
 
 T = TypeVar("T")
 
@@ -145,15 +147,31 @@ REGISTRIES: dict[str, Registry[Any]] = {
 }
 
 
-def resolve(registry: Registry[Any], spec: Any, **kwargs: Any) -> Any:
-    """Build a component from a name, an import string or a class; return an instance as it is."""
-    if isinstance(spec, str):
-        return registry.get(spec)(**kwargs)
-    if isinstance(spec, type):
-        return spec(**kwargs)
-    if kwargs:
-        raise ConfigError(
-            f"options {sorted(kwargs)} cannot be applied to an already built {registry.kind} {spec!r}; "
-            "pass its name or class instead, or build it with those options yourself"
-        )
-    return spec
+def resolve(registry: Registry[Any], spec: Any, **options: Any) -> Any:
+    """Build a component from a name, an import string or a class; return an instance as it is.
+
+    Options go to the factory; for attrs classes unknown options and invalid values
+    become one-line :class:`ConfigError` messages naming the component.
+    """
+    if not isinstance(spec, (str, type)):
+        if options:
+            raise ConfigError(
+                f"options {sorted(options)} cannot be applied to an already built {registry.kind} {spec!r}; "
+                "pass its name or class instead"
+            )
+        return spec
+    factory = registry.get(spec) if isinstance(spec, str) else spec
+    label = spec if isinstance(spec, str) else getattr(spec, "__name__", repr(spec))
+    if attrs.has(factory):
+        valid = [f.name for f in attrs.fields(factory) if f.init]
+        unknown = sorted(set(options) - set(valid))
+        if unknown:
+            raise ConfigError(
+                f"{registry.kind} {label!r} has no option {unknown[0]!r}; valid options: {', '.join(valid) or 'none'}"
+            )
+    try:
+        return factory(**options)
+    except (TypeError, ValueError) as error:
+        if isinstance(error, SepsError):
+            raise
+        raise ConfigError(f"{registry.kind} {label!r}: {error}") from None

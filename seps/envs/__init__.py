@@ -1,0 +1,6 @@
+"""Environments: the batched multi-agent interface and its registered adapters."""
+
+from seps.envs import bps  # noqa: F401  (registers the bps-* and bps-h-* tasks)
+from seps.envs.base import MultiAgentEnv, StepResult
+
+__all__ = ["MultiAgentEnv", "StepResult"]

@@ -1,0 +1,45 @@
+"""Parsing shared by the CLI commands: ``-o section.key=value`` overrides and output directories."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from seps.errors import ConfigError
+
+
+def parse_options(items: list[str] | None, sections: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Turn ``["encoder.updates=500", "cluster.k=3"]`` into ``{"encoder": {"updates": 500}, "cluster": {"k": 3}}``.
+
+    Values are read as YAML, so ``3`` is an int, ``[0, 0, 1]`` a list and ``true`` a bool.
+    """
+    parsed: dict[str, dict[str, Any]] = {section: {} for section in sections}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        section, dot, name = key.partition(".")
+        if not sep or not dot or not name:
+            raise ConfigError(f"option {item!r} must look like SECTION.KEY=VALUE, e.g. cluster.k_max=8")
+        if section not in parsed:
+            raise ConfigError(f"option {item!r}: unknown section {section!r}; valid sections: {', '.join(sections)}")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise ConfigError(f"option {item!r}: cannot read the value {raw!r}") from None
+        parsed[section][name] = tuple(value) if isinstance(value, list) else value
+    return parsed
+
+
+def check_writable_dir(path: str | Path) -> Path:
+    """Raise unless ``path`` is, or can be created as, a writable directory. Writes nothing."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"--out {path} exists and is not a directory; choose another path")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {path} is not writable (no write permission on {existing}); choose another path")
+    return path

@@ -1,0 +1,83 @@
+"""``seps partition``: run collect -> encode -> cluster and report the groups found."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+import numpy as np
+
+from seps.cli.options import check_writable_dir, parse_options
+from seps.collect import CollectConfig
+from seps.components import load_builtins
+from seps.errors import ConfigError
+from seps.pipeline import PartitionResult, partition_agents
+from seps.records import Transitions
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser("partition", help="find the agent -> parameter-group map (no RL)")
+    parser.add_argument("--env", default="bps-1", help="registered env name (see `seps list envs`)")
+    parser.add_argument("--encoder", default="vae", help="registered encoder or 'module:Class'")
+    parser.add_argument("--cluster", default="kmeans_db", help="registered partitioner or 'module:Class'")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--collect-steps", type=int, default=None, help="batched env steps of random actions")
+    parser.add_argument("--num-envs", type=int, default=None, help="parallel env copies while collecting")
+    parser.add_argument("--transitions", default=None, help="reuse a transitions .npz instead of collecting")
+    parser.add_argument(
+        "-o", "--option", action="append", metavar="SECTION.KEY=VALUE", help="encoder.* or cluster.* option"
+    )
+    parser.add_argument("--out", default=None, help="directory for partition.json, embeddings.npz, transitions.npz")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    load_builtins()
+    options = parse_options(args.option, ("encoder", "cluster"))
+    collect_options = {
+        key: value for key, value in (("steps", args.collect_steps), ("num_envs", args.num_envs)) if value is not None
+    }
+    try:
+        collect_config = CollectConfig(**collect_options)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"collect: {error}") from None
+    out = check_writable_dir(args.out) if args.out else None
+    transitions = Transitions.load(args.transitions) if args.transitions else None
+    result = partition_agents(
+        args.env,
+        args.encoder,
+        args.cluster,
+        seed=args.seed,
+        collect_config=collect_config,
+        encoder_options=options["encoder"],
+        cluster_options=options["cluster"],
+        transitions=transitions,
+    )
+    print(format_result(result, args.env))
+    if out is not None:
+        write_result(result, out)
+        print(f"wrote {out}/partition.json, embeddings.npz, transitions.npz")
+    return 0
+
+
+def format_result(result: PartitionResult, env_name: str) -> str:
+    partition = result.partition
+    lines = [f"env {env_name}: {partition.n_agents} agents -> K = {partition.k} groups ({partition.method})"]
+    lines += [f"  group {g}: agents {ids}" for g, ids in partition.groups().items()]
+    if partition.scores:
+        lines.append("score per K: " + ", ".join(f"{k}: {v:.4f}" for k, v in sorted(partition.scores.items())))
+    lines.append(f"adjusted Rand index vs true types: {result.ari:.3f}")
+    lines.append("time: " + ", ".join(f"{stage} {s:.1f}s" for stage, s in result.seconds.items()))
+    lines.append(f"total {sum(result.seconds.values()):.1f}s")
+    return "\n".join(lines)
+
+
+def write_result(result: PartitionResult, out: Any) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    summary = json.loads(result.partition.to_json())
+    summary["ari"] = result.ari
+    summary["agent_types"] = result.agent_types.tolist()
+    (out / "partition.json").write_text(json.dumps(summary, indent=2))
+    np.savez_compressed(out / "embeddings.npz", means=result.embeddings.means, agent_types=result.agent_types)
+    result.transitions.save(out / "transitions.npz")
