@@ -18,6 +18,7 @@ factory with ``"5-5-5"``.
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import fnmatch
 import importlib
@@ -112,11 +113,11 @@ class Registry(Generic[T]):
             f"To use your own, {self._register_hint} or pass 'package.module:ClassName'."
         )
 
-    def list(self, pattern: str = "*") -> list[str]:
+    def list(self, pattern: str = "*") -> builtins.list[str]:
         """Registered names matching the shell-style ``pattern``, sorted."""
         return sorted(n for n in self._entries if fnmatch.fnmatchcase(n, pattern))
 
-    def families(self) -> list[str]:
+    def families(self) -> builtins.list[str]:
         """Registered family prefixes, sorted."""
         return sorted(self._families)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 import numpy as np
@@ -43,7 +44,7 @@ class StepResult:
     truncated: np.ndarray
     """bool (E, N): the episode was cut off by a time limit (bootstrap from ``final_obs``)."""
     final_obs: np.ndarray
-    """float32 (E, N, max_obs_dim): equals ``obs`` except in copies that just ended, where it is the last observation."""
+    """float32 (E, N, max_obs_dim): equals ``obs`` except in copies that just ended: there, the last observation."""
     action_mask: np.ndarray
     """bool (E, N, max_n_actions): actions each agent may take on the next step."""
     active: np.ndarray
@@ -88,14 +89,31 @@ class MultiAgentEnv(ABC):
 
     @abstractmethod
     def reset(self, seed: int | None = None) -> StepResult:
-        """Start new episodes in every copy; copy e is seeded with ``seed + e``."""
+        """Start new episodes in every copy; a seed makes everything after it reproducible (copies differ)."""
 
     @abstractmethod
     def step(self, actions: np.ndarray) -> StepResult:
         """Apply ``actions`` (int (E, N)) in every copy."""
 
+    def get_state(self) -> dict[str, Any]:
+        """Tensors/arrays and plain data that restore the exact simulator state (for bit-exact resumes).
+
+        Optional: envs that cannot snapshot themselves raise ``NotImplementedError`` and a
+        resumed run restarts their episodes instead.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot snapshot its state")
+
+    def set_state(self, state: dict[str, Any]) -> StepResult:
+        """Restore a state from :meth:`get_state` and return the current observations."""
+        raise NotImplementedError(f"{type(self).__name__} cannot restore a snapshot")
+
     def close(self) -> None:  # noqa: B027 - optional hook, most envs hold nothing to release
         """Release resources (processes, simulators)."""
+
+    @staticmethod
+    def episode_ended(result: StepResult) -> np.ndarray:
+        """bool (E,): copies whose episode ended at this step (every agent done or already gone)."""
+        return np.all(result.terminated | result.truncated | ~result.active, axis=1)
 
     def check_actions(self, actions: np.ndarray) -> np.ndarray:
         """Validate the shape of ``actions`` and return it as int64."""

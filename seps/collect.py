@@ -1,0 +1,95 @@
+"""Stage 1 of SePS: collect transitions of every agent under uniformly random actions.
+
+The paper pre-trains its encoder on experience gathered with actions "sampled from
+A_i" (Section 3.1): here each agent draws uniformly among the actions its
+``action_mask`` allows at that step, for all E copies and N agents at once.
+
+Every active agent's transition ``(agent id, obs, action, reward, next obs)`` goes
+into one shared :class:`~seps.records.Transitions` buffer. The next observation is
+``StepResult.final_obs``: where a copy has just reset, ``obs`` already holds the next
+episode's first observation, and ``final_obs`` holds the real successor.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import attrs
+import numpy as np
+
+from seps.envs.base import MultiAgentEnv
+from seps.errors import ConfigError
+from seps.records import Transitions
+
+logger = logging.getLogger(__name__)
+
+
+def _check_positive(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ConfigError(f"'{name}' must be a positive integer, got {value!r}")
+
+
+def _positive_int(instance: Any, attribute: Any, value: Any) -> None:
+    _check_positive(attribute.name, value)
+
+
+@attrs.frozen(kw_only=True)
+class CollectConfig:
+    """How much random-action experience to gather before encoding.
+
+    The defaults give ``steps * num_envs`` = 3,200 transitions per agent, enough for
+    the ``vae`` encoder to separate every BPS / BPS-h colour.
+    """
+
+    steps: int = attrs.field(default=400, validator=_positive_int)
+    """Steps of the batched env; each step records up to num_envs * n_agents transitions."""
+    num_envs: int = attrs.field(default=8, validator=_positive_int)
+    """Parallel copies of the env to step together."""
+
+
+def random_actions(action_mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Draw one action per (copy, agent) uniformly among the True entries of ``action_mask``.
+
+    A row with no allowed action (an agent that has left its episode) gets action 0.
+    """
+    scores = rng.random(action_mask.shape)
+    scores[~action_mask] = -np.inf
+    return scores.argmax(axis=-1).astype(np.int64)
+
+
+def collect(env: MultiAgentEnv, steps: int, seed: int = 0) -> Transitions:
+    """Run ``steps`` steps of the batched ``env`` with uniformly random valid actions.
+
+    ``steps`` counts steps of the whole batched env, so the buffer holds up to
+    ``steps * env.num_envs * env.n_agents`` transitions (agents with ``active`` False
+    on a step are skipped). The env is reset with ``seed`` and actions are drawn from
+    a generator seeded with ``seed``, so a deterministic env gives identical buffers.
+    """
+    _check_positive("steps", steps)
+    n_agents = env.n_agents
+    agent_grid = np.broadcast_to(np.arange(n_agents, dtype=np.int64), (env.num_envs, n_agents))
+    rng = np.random.default_rng(seed)
+    columns: dict[str, list[np.ndarray]] = {name: [] for name in ("agent_id", "obs", "action", "reward", "next_obs")}
+    result = env.reset(seed=seed)
+    for _ in range(steps):
+        actions = random_actions(result.action_mask, rng)
+        following = env.step(actions)
+        active = following.active
+        columns["agent_id"].append(agent_grid[active])
+        columns["obs"].append(result.obs[active])
+        columns["action"].append(actions[active])
+        columns["reward"].append(following.rewards[active])
+        columns["next_obs"].append(following.final_obs[active])
+        result = following
+    transitions = Transitions(
+        agent_id=np.concatenate(columns["agent_id"]).astype(np.int64),
+        obs=np.concatenate(columns["obs"]).astype(np.float32, copy=False),
+        action=np.concatenate(columns["action"]),
+        reward=np.concatenate(columns["reward"]).astype(np.float32, copy=False),
+        next_obs=np.concatenate(columns["next_obs"]).astype(np.float32, copy=False),
+        obs_dims=env.obs_dims,
+        n_actions=env.n_actions,
+    )
+    logger.info("collected %d transitions of %d agents in %d env steps", len(transitions), n_agents, steps)
+    return transitions

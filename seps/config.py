@@ -1,0 +1,88 @@
+"""The experiment configuration: one frozen record with the paper's numbers as defaults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from attrs import validators as v
+
+from seps.collect import CollectConfig
+from seps.registry import Registry
+
+
+def _positive(instance: Any, attribute: attrs.Attribute, value: int) -> None:
+    if value <= 0:
+        raise ValueError(f"'{attribute.name}' must be > 0: {value}")
+
+
+def _widths(instance: Any, attribute: attrs.Attribute, value: tuple[int, ...]) -> None:
+    if not value or any(int(width) <= 0 for width in value):
+        raise ValueError(f"'{attribute.name}' must be a non-empty list of positive widths: {value}")
+
+
+@attrs.frozen(kw_only=True)
+class ExperimentConfig:
+    """Everything that defines a training run; ``attrs.asdict`` of it is saved in every run directory."""
+
+    method: str = "seps"
+    """Sharing mode: nops, fups, fups_id or seps (see ``seps list methods``)."""
+    env: str = "bps-1"
+    """Registered env name."""
+    encoder: Any = None
+    """Encoder (seps only): name, class or instance; None means 'vae' for seps."""
+    cluster: Any = None
+    """Partitioner (seps only): name, class or instance; None means 'kmeans_db' for seps."""
+    learner: Any = "a2c"
+    """Learner: name, class or instance."""
+    seed: int = 0
+    """Seeds the pre-training, the networks, the sampling and the envs."""
+    total_steps: int = attrs.field(default=1_000_000, validator=_positive)
+    """Environment steps of RL training, counted over all parallel copies."""
+    num_envs: int = attrs.field(default=8, validator=_positive)
+    """Parallel env copies during training (paper: 8)."""
+    hidden_sizes: tuple[int, ...] = attrs.field(default=(64, 64), converter=tuple, validator=_widths)
+    """Hidden layer widths of actor and critic (paper: two layers of 64 or 128)."""
+    eval_interval: int = attrs.field(default=50_000, validator=_positive)
+    """Environment steps between evaluations."""
+    eval_episodes: int = attrs.field(default=8, validator=_positive)
+    """Episodes per evaluation."""
+    eval_greedy: bool = True
+    """Evaluate with the most likely action (False: sample from the policy)."""
+    checkpoint_interval: int = attrs.field(default=250_000, validator=_positive)
+    """Environment steps between checkpoints (a final one is always written)."""
+    run_root: str = "runs"
+    """Directory under which run directories are made."""
+    device: str = "auto"
+    """'auto' (CUDA when present, else CPU), 'cpu' or 'cuda[:i]'."""
+    collect: CollectConfig = attrs.field(factory=CollectConfig, validator=v.instance_of(CollectConfig))
+    """Random-action data collection for the partition (seps only)."""
+    env_options: dict[str, Any] = attrs.field(factory=dict)
+    """Keyword arguments of the env factory."""
+    encoder_options: dict[str, Any] = attrs.field(factory=dict)
+    """Options of the encoder, e.g. {'updates': 2000}."""
+    cluster_options: dict[str, Any] = attrs.field(factory=dict)
+    """Options of the partitioner, e.g. {'k_max': 8}."""
+    learner_options: dict[str, Any] = attrs.field(factory=dict)
+    """Options of the learner, e.g. {'lr': 1e-3}."""
+
+
+def component_spec(component: Any, registry: Registry[Any]) -> Any:
+    """A JSON-friendly description of a component given as name, class or instance."""
+    if component is None or isinstance(component, str):
+        return component
+    cls = component if isinstance(component, type) else type(component)
+    path = f"{cls.__module__}:{cls.__qualname__}"
+    if isinstance(component, type) or not attrs.has(cls):
+        return path
+    return {"class": path, "options": attrs.asdict(component)}
+
+
+def to_plain(config: ExperimentConfig, registries: dict[str, Registry[Any]]) -> dict[str, Any]:
+    """``attrs.asdict`` of the config with components turned into names or ``{'class', 'options'}``."""
+    plain = attrs.asdict(config, recurse=False)
+    plain["collect"] = attrs.asdict(config.collect)
+    for field, registry in registries.items():
+        plain[field] = component_spec(plain[field], registry)
+    plain["hidden_sizes"] = list(config.hidden_sizes)
+    return plain

@@ -1,0 +1,41 @@
+"""``deterministic``: the SePS encoder-decoder with a plain learned code per agent.
+
+Ablation of ``vae``: z(i) is a trainable vector (an embedding table, initialised at
+zero so only the data moves agents apart), with no sampling and no KL term. The
+embeddings are the learned vectors.
+"""
+
+from __future__ import annotations
+
+import attrs
+import torch
+from torch import nn
+
+from seps.encoders.base import AgentLatent, IdentityEncoder
+from seps.registry import ENCODERS
+
+
+class TableAgentLatent(AgentLatent):
+    """f_e as a lookup table: agent id -> learned vector."""
+
+    def __init__(self, n_agents: int, latent_dim: int) -> None:
+        super().__init__()
+        self.table = nn.Embedding(n_agents, latent_dim)
+        nn.init.zeros_(self.table.weight)
+
+    def forward(self, agent_id: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.table(agent_id), torch.zeros((), device=agent_id.device)
+
+    def means(self) -> torch.Tensor:
+        return self.table.weight
+
+
+@ENCODERS.register("deterministic")
+@attrs.frozen(kw_only=True)
+class DeterministicEncoder(IdentityEncoder):
+    """The encoder-decoder without sampling or KL: each agent's code is a free parameter."""
+
+    name = "deterministic"
+
+    def make_latent(self, n_agents: int) -> AgentLatent:
+        return TableAgentLatent(n_agents, self.latent_dim)

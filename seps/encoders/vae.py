@@ -1,0 +1,61 @@
+"""``vae``: the paper's variational encoder of agent identities (Section 3.1).
+
+q(z|i) = N(mu(i), diag(sigma(i)^2)), where an MLP maps the one-hot agent id to the mean
+and log-variance; z is sampled with the reparameterisation trick and the loss adds
+``kl_weight * KL(q(z|i) || N(0, I))``. The embeddings are the means mu(i).
+"""
+
+from __future__ import annotations
+
+import attrs
+import torch
+from torch import nn
+
+from seps.encoders.base import AgentLatent, IdentityEncoder, mlp
+from seps.errors import ConfigError
+from seps.registry import ENCODERS
+
+
+class GaussianAgentLatent(AgentLatent):
+    """f_e of the VAE: one-hot id -> (mean, log-variance) of an m-dimensional Gaussian."""
+
+    def __init__(self, n_agents: int, latent_dim: int, hidden_sizes: tuple[int, ...], kl_weight: float) -> None:
+        super().__init__()
+        self.n_agents = n_agents
+        self.kl_weight = kl_weight
+        self.net = mlp(n_agents, hidden_sizes, 2 * latent_dim)
+
+    def _parameters_of(self, agent_id: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        one_hot = nn.functional.one_hot(agent_id, self.n_agents).float()
+        mean, log_var = self.net(one_hot).chunk(2, dim=-1)
+        return mean, log_var
+
+    def forward(self, agent_id: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, log_var = self._parameters_of(agent_id)
+        std = (0.5 * log_var).exp()
+        noise = torch.randn(mean.shape, device=mean.device, generator=generator)
+        kl = 0.5 * (mean.square() + log_var.exp() - 1.0 - log_var).sum(-1).mean()
+        return mean + std * noise, self.kl_weight * kl
+
+    def means(self) -> torch.Tensor:
+        device = next(self.parameters()).device
+        return self._parameters_of(torch.arange(self.n_agents, device=device))[0]
+
+
+def _non_negative(instance: object, attribute: attrs.Attribute, value: float) -> None:  # type: ignore[type-arg]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ConfigError(f"'{attribute.name}' must be a number >= 0, got {value!r}")
+
+
+@ENCODERS.register("vae")
+@attrs.frozen(kw_only=True)
+class VAEEncoder(IdentityEncoder):
+    """SePS's encoder-decoder: Gaussian agent codes with a KL prior; embeddings are the means."""
+
+    name = "vae"
+
+    kl_weight: float = attrs.field(default=1e-4, validator=_non_negative)
+    """Scale of KL(q(z|i) || N(0, I)) in the loss."""
+
+    def make_latent(self, n_agents: int) -> AgentLatent:
+        return GaussianAgentLatent(n_agents, self.latent_dim, self.hidden_sizes, self.kl_weight)

@@ -1,0 +1,161 @@
+"""Actor and critic networks whose parameters are shared within each group of agents."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from seps.errors import ConfigError
+from seps.nn.grouped import ACTIVATIONS, GroupedMLP, GroupRouting, build_routing
+
+logger = logging.getLogger(__name__)
+
+
+def _positive_widths(instance: Any, attribute: attrs.Attribute, value: tuple[int, ...]) -> None:  # type: ignore[type-arg]
+    if not value or any(width < 1 for width in value):
+        raise ConfigError(f"'{attribute.name}' must be a non-empty sequence of widths >= 1: {value}")
+
+
+@attrs.frozen(kw_only=True)
+class ActorCriticConfig:
+    """Shape and initialisation of the actor and critic networks (the paper's section 4.8)."""
+
+    actor_hidden: tuple[int, ...] = attrs.field(default=(64, 64), converter=tuple, validator=_positive_widths)
+    """Hidden layer widths of the actor (the paper uses two layers of 64 or 128 units)."""
+    critic_hidden: tuple[int, ...] = attrs.field(default=(64, 64), converter=tuple, validator=_positive_widths)
+    """Hidden layer widths of the critic."""
+    activation: str = attrs.field(default="relu", validator=attrs.validators.in_(sorted(ACTIVATIONS)))
+    """Hidden activation: one of relu, tanh, elu, gelu."""
+    actor_gain: float = attrs.field(default=0.01, validator=attrs.validators.gt(0))
+    """Orthogonal-init gain of the policy head (small, so the first policy is near uniform)."""
+    critic_gain: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
+    """Orthogonal-init gain of the value head."""
+
+
+def one_hot_ids(n_envs: int, n_agents: int, device: torch.device | str = "cpu") -> Tensor:
+    """float32 (E, N, N): agent i's one-hot id, to append to observations for FuPS+id."""
+    return torch.eye(n_agents, device=device).expand(n_envs, n_agents, n_agents)
+
+
+class GroupedActorCritic(nn.Module):
+    """Separate actor and critic :class:`GroupedMLP`; agent i uses group ``assignment[i]``'s parameters.
+
+    K = ``max(assignment) + 1``: K = 1 is full sharing (FuPS), K = N with the identity
+    assignment is no sharing (NoPS). The assignment and the static action mask are buffers,
+    so they follow ``.to(device)`` and are saved in the ``state_dict``.
+    """
+
+    assignment: Tensor
+    static_mask: Tensor
+
+    def __init__(
+        self,
+        n_agents: int,
+        assignment: Sequence[int] | np.ndarray | Tensor,
+        obs_dim: int,
+        n_actions: int,
+        action_mask: np.ndarray | Tensor | None = None,
+        config: ActorCriticConfig | None = None,
+    ) -> None:
+        super().__init__()
+        config = config or ActorCriticConfig()
+        labels = torch.as_tensor(np.asarray(assignment), dtype=torch.int64)
+        if labels.shape != (n_agents,):
+            raise ConfigError(f"assignment must have one group id per agent, shape ({n_agents},); got {labels.shape}")
+        if obs_dim < 1 or n_actions < 1:
+            raise ConfigError(f"obs_dim and n_actions must be >= 1, got obs_dim={obs_dim}, n_actions={n_actions}")
+        if int(labels.min()) < 0:
+            raise ConfigError(f"assignment group ids must be >= 0, got {labels.tolist()}")
+        mask = torch.ones(n_agents, n_actions, dtype=torch.bool)
+        if action_mask is not None:
+            mask = torch.as_tensor(np.asarray(action_mask), dtype=torch.bool)
+            if mask.shape != (n_agents, n_actions):
+                raise ConfigError(f"action_mask must have shape (n_agents, n_actions) = {(n_agents, n_actions)}")
+            if not bool(mask.any(dim=1).all()):
+                raise ConfigError("action_mask leaves an agent with no valid action; every row needs a True")
+        self.n_agents, self.obs_dim, self.n_actions = n_agents, obs_dim, n_actions
+        self.n_groups = int(labels.max()) + 1
+        self.config = config
+        self.register_buffer("assignment", labels)
+        self.register_buffer("static_mask", mask)
+        self.actor = GroupedMLP(
+            self.n_groups, obs_dim, config.actor_hidden, n_actions, config.activation, config.actor_gain
+        )
+        self.critic = GroupedMLP(self.n_groups, obs_dim, config.critic_hidden, 1, config.activation, config.critic_gain)
+        self._routing: GroupRouting | None = None
+        self._routing_key: tuple[object, ...] = ()
+        logger.debug("GroupedActorCritic: %d agents in %d groups", n_agents, self.n_groups)
+
+    def routing(self) -> GroupRouting:
+        """The slot layout for the current assignment, re-planned only when the buffer moves or changes."""
+        buffer = self.assignment
+        key = (buffer.device, buffer.data_ptr(), buffer._version)
+        if self._routing is None or key != self._routing_key:
+            self._routing = build_routing(buffer, self.n_groups)
+            self._routing_key = key
+        return self._routing
+
+    def _masked_logits(self, logits: Tensor, action_mask: Tensor | None) -> Tensor:
+        mask = self.static_mask if action_mask is None else action_mask.to(torch.bool) & self.static_mask
+        # A large finite negative (not -inf) gives zero probability and keeps log-probs and gradients finite.
+        return logits.masked_fill(~mask, torch.finfo(logits.dtype).min)
+
+    def _check_obs(self, obs: Tensor) -> None:
+        if obs.dim() < 2 or obs.shape[-2:] != (self.n_agents, self.obs_dim):
+            raise ConfigError(
+                f"obs must have shape (..., n_agents, obs_dim) = (..., {self.n_agents}, {self.obs_dim}), "
+                f"got {tuple(obs.shape)}"
+            )
+
+    def forward(self, obs: Tensor, action_mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """obs (..., N, D) and mask (..., N, A) -> masked logits (..., N, A) and values (..., N)."""
+        self._check_obs(obs)
+        routing = self.routing()
+        logits = self._masked_logits(self.actor(obs, routing), action_mask)
+        return logits, self.critic(obs, routing).squeeze(-1)
+
+    def value(self, obs: Tensor) -> Tensor:
+        """Critic only: obs (..., N, D) -> values (..., N), e.g. to bootstrap from final or last observations."""
+        self._check_obs(obs)
+        return self.critic(obs, self.routing()).squeeze(-1)
+
+    def act(
+        self,
+        obs: Tensor,
+        action_mask: Tensor | None = None,
+        greedy: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Sample (or, if ``greedy``, take the most likely) valid actions.
+
+        Returns actions int64 (..., N), their log-probs, values and policy entropies (..., N).
+        """
+        logits, values = self(obs, action_mask)
+        log_probs_all = torch.log_softmax(logits, dim=-1)
+        if greedy:
+            actions = logits.argmax(dim=-1)
+        else:
+            flat = log_probs_all.exp().reshape(-1, self.n_actions)
+            actions = torch.multinomial(flat, 1, generator=generator).reshape(logits.shape[:-1])
+        log_probs = log_probs_all.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+        return actions, log_probs, values, _entropy(log_probs_all)
+
+    def evaluate(
+        self, obs: Tensor, action_mask: Tensor | None, actions: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Log-probs of ``actions`` (..., N), policy entropies (..., N) and values (..., N), with gradients."""
+        logits, values = self(obs, action_mask)
+        log_probs_all = torch.log_softmax(logits, dim=-1)
+        log_probs = log_probs_all.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+        return log_probs, _entropy(log_probs_all), values
+
+
+def _entropy(log_probs: Tensor) -> Tensor:
+    # Masked actions have probability exactly 0 and a finite log-prob, so they add exactly 0.
+    return -(log_probs.exp() * log_probs).sum(dim=-1)
