@@ -44,8 +44,10 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint {path} does not exist") from None
     except Exception as error:  # torch raises many types for damaged or non-weights files
-        raise CheckpointError(f"{path} is not a readable seps checkpoint ({type(error).__name__}); "
-                              "it is corrupt or was not written by seps") from None
+        raise CheckpointError(
+            f"{path} is not a readable seps checkpoint ({type(error).__name__}); "
+            "it is corrupt or was not written by seps"
+        ) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a seps checkpoint (expected format {FORMAT!r})")
     return state

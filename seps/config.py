@@ -55,6 +55,8 @@ class ExperimentConfig:
     """Directory under which run directories are made."""
     device: str = "auto"
     """'auto' (CUDA when present, else CPU), 'cpu' or 'cuda[:i]'."""
+    torch_threads: int = attrs.field(default=1, validator=_positive)
+    """CPU threads for torch; the paper-sized networks run fastest on one (run seeds in parallel instead)."""
     collect: CollectConfig = attrs.field(factory=CollectConfig, validator=v.instance_of(CollectConfig))
     """Random-action data collection for the partition (seps only)."""
     env_options: dict[str, Any] = attrs.field(factory=dict)

@@ -7,10 +7,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from seps.cli import list_command, partition_command
+from seps.cli import evaluate_command, list_command, partition_command, train_command
 from seps.errors import SepsError
 
-COMMANDS = (list_command, partition_command)
+COMMANDS = (list_command, partition_command, train_command, evaluate_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,6 +24,10 @@ class GaussianAgentLatent(AgentLatent):
         self.n_agents = n_agents
         self.kl_weight = kl_weight
         self.net = mlp(n_agents, hidden_sizes, 2 * latent_dim)
+        import os
+        if os.environ.get("ZERO_LAST"):
+            nn.init.zeros_(self.net[-1].weight)
+            nn.init.zeros_(self.net[-1].bias)
 
     def _parameters_of(self, agent_id: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         one_hot = nn.functional.one_hot(agent_id, self.n_agents).float()

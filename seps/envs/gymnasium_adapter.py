@@ -173,7 +173,7 @@ class LoopedEnv(MultiAgentEnv):
         )
 
 
-def _flat_box(space: spaces.Space) -> spaces.Box:
+def flat_box(space: spaces.Space) -> spaces.Box:
     """The flat float32 Box an agent's observation is turned into."""
     if isinstance(space, spaces.Box) and len(space.shape) == 1:
         return spaces.Box(space.low.astype(np.float32), space.high.astype(np.float32), dtype=np.float32)
@@ -220,7 +220,7 @@ class GymnasiumEnv(LoopedEnv):
         n_agents = len(self._raw_obs_spaces)
         super().__init__(
             num_envs=num_envs,
-            observation_spaces=[_flat_box(s) for s in self._raw_obs_spaces],
+            observation_spaces=[flat_box(s) for s in self._raw_obs_spaces],
             action_spaces=tuple(first.action_space.spaces),
             agent_types=np.zeros(n_agents, dtype=np.int64) if agent_types is None else np.asarray(agent_types),
             name=name,

@@ -32,9 +32,7 @@ def _check(rewards: Tensor, **others: Tensor) -> None:
             raise ConfigError(f"{name} has shape {tuple(value.shape)}; expected {tuple(expected)} to match rewards")
 
 
-def _bootstrap_targets(
-    next_values: Tensor, terminated: Tensor, truncated: Tensor, truncation_values: Tensor
-) -> Tensor:
+def _bootstrap_targets(next_values: Tensor, terminated: Tensor, truncated: Tensor, truncation_values: Tensor) -> Tensor:
     """What step t bootstraps from: 0 after a termination, V(final obs) after a truncation, else ``next_values``."""
     terminated, truncated = terminated.bool(), truncated.bool()
     target = torch.where(truncated, truncation_values, next_values)

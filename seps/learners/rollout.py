@@ -77,22 +77,23 @@ class RolloutStorage:
         if self.full:
             raise ConfigError(f"RolloutStorage is full ({self.n_steps} steps); call clear() after the update")
         t = self.step
-        for name, value in (
-            ("obs", obs),
-            ("action_masks", action_masks),
-            ("actions", actions),
-            ("log_probs", log_probs),
-            ("values", values),
-            ("rewards", rewards),
-            ("terminated", terminated),
-            ("truncated", truncated),
-            ("active", active),
-        ):
-            buffer = getattr(self, name)[t]
-            source = torch.as_tensor(value)
-            if source.shape != buffer.shape:
-                raise ConfigError(f"{name} has shape {tuple(source.shape)}; the rollout expects {tuple(buffer.shape)}")
-            buffer.copy_(source)
+        sources = {
+            "obs": obs,
+            "action_masks": action_masks,
+            "actions": actions,
+            "log_probs": log_probs,
+            "values": values,
+            "rewards": rewards,
+            "terminated": terminated,
+            "truncated": truncated,
+            "active": active,
+        }
+        for name, value in sources.items():  # check every shape before writing anything
+            expected = getattr(self, name).shape[1:]
+            if tuple(value.shape) != tuple(expected):
+                raise ConfigError(f"{name} has shape {tuple(value.shape)}; the rollout expects {tuple(expected)}")
+        for name, value in sources.items():
+            getattr(self, name)[t].copy_(torch.as_tensor(value))
         if truncation_values is None:
             self.truncation_values[t].zero_()
         else:

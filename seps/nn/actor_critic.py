@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -17,7 +17,11 @@ from seps.nn.grouped import ACTIVATIONS, GroupedMLP, GroupRouting, build_routing
 logger = logging.getLogger(__name__)
 
 
-def _positive_widths(instance: Any, attribute: attrs.Attribute, value: tuple[int, ...]) -> None:  # type: ignore[type-arg]
+def _widths(value: Iterable[int]) -> tuple[int, ...]:
+    return tuple(int(width) for width in value)
+
+
+def _positive_widths(instance: Any, attribute: attrs.Attribute[tuple[int, ...]], value: tuple[int, ...]) -> None:
     if not value or any(width < 1 for width in value):
         raise ConfigError(f"'{attribute.name}' must be a non-empty sequence of widths >= 1: {value}")
 
@@ -26,9 +30,9 @@ def _positive_widths(instance: Any, attribute: attrs.Attribute, value: tuple[int
 class ActorCriticConfig:
     """Shape and initialisation of the actor and critic networks (the paper's section 4.8)."""
 
-    actor_hidden: tuple[int, ...] = attrs.field(default=(64, 64), converter=tuple, validator=_positive_widths)
+    actor_hidden: tuple[int, ...] = attrs.field(default=(64, 64), converter=_widths, validator=_positive_widths)
     """Hidden layer widths of the actor (the paper uses two layers of 64 or 128 units)."""
-    critic_hidden: tuple[int, ...] = attrs.field(default=(64, 64), converter=tuple, validator=_positive_widths)
+    critic_hidden: tuple[int, ...] = attrs.field(default=(64, 64), converter=_widths, validator=_positive_widths)
     """Hidden layer widths of the critic."""
     activation: str = attrs.field(default="relu", validator=attrs.validators.in_(sorted(ACTIVATIONS)))
     """Hidden activation: one of relu, tanh, elu, gelu."""
@@ -39,7 +43,10 @@ class ActorCriticConfig:
 
 
 def one_hot_ids(n_envs: int, n_agents: int, device: torch.device | str = "cpu") -> Tensor:
-    """float32 (E, N, N): agent i's one-hot id, to append to observations for FuPS+id."""
+    """float32 (E, N, N): agent i's one-hot id, to append to observations for FuPS+id.
+
+    The result is a broadcast view of one identity matrix; ``torch.cat`` copies it as needed.
+    """
     return torch.eye(n_agents, device=device).expand(n_envs, n_agents, n_agents)
 
 
@@ -102,7 +109,12 @@ class GroupedActorCritic(nn.Module):
         return self._routing
 
     def _masked_logits(self, logits: Tensor, action_mask: Tensor | None) -> Tensor:
-        mask = self.static_mask if action_mask is None else action_mask.to(torch.bool) & self.static_mask
+        mask = self.static_mask
+        if action_mask is not None:
+            mask = action_mask.to(torch.bool) & mask
+            # An agent left with no valid action (e.g. dead in SMAC) falls back to its action space, so that
+            # sampling stays within it; the learner masks such agents out through ``active``.
+            mask = torch.where(mask.any(dim=-1, keepdim=True), mask, self.static_mask)
         # A large finite negative (not -inf) gives zero probability and keeps log-probs and gradients finite.
         return logits.masked_fill(~mask, torch.finfo(logits.dtype).min)
 
@@ -146,9 +158,7 @@ class GroupedActorCritic(nn.Module):
         log_probs = log_probs_all.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
         return actions, log_probs, values, _entropy(log_probs_all)
 
-    def evaluate(
-        self, obs: Tensor, action_mask: Tensor | None, actions: Tensor
-    ) -> tuple[Tensor, Tensor, Tensor]:
+    def evaluate(self, obs: Tensor, action_mask: Tensor | None, actions: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Log-probs of ``actions`` (..., N), policy entropies (..., N) and values (..., N), with gradients."""
         logits, values = self(obs, action_mask)
         log_probs_all = torch.log_softmax(logits, dim=-1)

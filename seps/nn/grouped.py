@@ -18,8 +18,10 @@ backward scatter-adds N full matrices.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import attrs
 import torch
@@ -59,7 +61,9 @@ class GroupRouting:
     def to_slots(self, x: Tensor) -> Tensor:
         """Lay out ``x`` (..., N, F) as ``(S, c * B, F)`` with zero rows where slots are padded."""
         if x.dim() < 2 or x.shape[-2] != self.n_agents:
-            raise ConfigError(f"expected input of shape (..., n_agents={self.n_agents}, features), got {tuple(x.shape)}")
+            raise ConfigError(
+                f"expected input of shape (..., n_agents={self.n_agents}, features), got {tuple(x.shape)}"
+            )
         features = x.shape[-1]
         agent_major = x.reshape(-1, self.n_agents, features).transpose(0, 1)  # (N, B, F)
         rows = agent_major.shape[1]
@@ -86,7 +90,9 @@ def build_routing(assignment: Tensor, n_groups: int, max_padding: float = 1.25) 
     Runs once per assignment (it reads the group sizes back to the host), not once per forward.
     """
     if assignment.dim() != 1 or assignment.numel() == 0:
-        raise ConfigError(f"assignment must be a non-empty 1-D tensor of group ids, got shape {tuple(assignment.shape)}")
+        raise ConfigError(
+            f"assignment must be a non-empty 1-D tensor of group ids, got shape {tuple(assignment.shape)}"
+        )
     if assignment.dtype.is_floating_point or assignment.dtype == torch.bool:
         raise ConfigError(f"assignment must hold integer group ids, got dtype {assignment.dtype}")
     assignment = assignment.long()
@@ -188,12 +194,18 @@ class GroupedLinear(nn.Module):
         :class:`GroupRouting` built once to avoid re-planning the layout on every call.
         """
         if self.n_groups == 1:
-            return torch.matmul(x, self.weight[0]) + self.bias[0]
+            return self.forward_shared(x)
         routing = _as_routing(assignment, self.n_groups)
         return routing.from_slots(self.forward_slots(routing.to_slots(x), routing), x.shape[:-2])
 
+    def forward_shared(self, x: Tensor) -> Tensor:
+        """K = 1 (full sharing): a plain matmul of ``x`` (..., in) with the only weight matrix."""
+        return torch.matmul(x, self.weight[0]) + self.bias[0]
+
     def forward_slots(self, h: Tensor, routing: GroupRouting) -> Tensor:
         """Apply the layer to activations already in slot-major layout (S, rows, in)."""
+        weight: Tensor
+        bias: Tensor
         if routing.slots_are_groups:
             weight, bias = self.weight, self.bias
         else:
@@ -225,28 +237,33 @@ class GroupedMLP(nn.Module):
             raise ConfigError(f"hidden_sizes must all be >= 1, got {tuple(hidden_sizes)}")
         make_activation = _activation_factory(activation)
         widths = [in_features, *hidden_sizes]
-        hidden = [GroupedLinear(n_groups, i, o, gain=math.sqrt(2)) for i, o in zip(widths[:-1], widths[1:])]
+        hidden = [GroupedLinear(n_groups, i, o, gain=math.sqrt(2)) for i, o in itertools.pairwise(widths)]
         self.layers = nn.ModuleList([*hidden, GroupedLinear(n_groups, widths[-1], out_features, gain=output_gain)])
         self.activations = nn.ModuleList([make_activation() for _ in hidden])
         self.n_groups, self.in_features, self.out_features = n_groups, in_features, out_features
 
+    @property
+    def linears(self) -> list[GroupedLinear]:
+        """The layers, input first."""
+        return cast("list[GroupedLinear]", list(self.layers))
+
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        for layer in self.layers:
-            layer.reset_parameters(generator)  # type: ignore[operator]
+        for layer in self.linears:
+            layer.reset_parameters(generator)
 
     def forward(self, x: Tensor, assignment: Tensor | GroupRouting) -> Tensor:
-        """Map ``x`` (..., N, in) to (..., N, out); the layout is planned once for all layers."""
-        if self.n_groups == 1:
-            h = x
-            for layer, activation in zip(self.layers[:-1], self.activations):
-                h = activation(torch.matmul(h, layer.weight[0]) + layer.bias[0])
-            return torch.matmul(h, self.layers[-1].weight[0]) + self.layers[-1].bias[0]
-        routing = _as_routing(assignment, self.n_groups)
-        h = routing.to_slots(x)
-        for layer, activation in zip(self.layers[:-1], self.activations):
-            h = activation(layer.forward_slots(h, routing))  # type: ignore[operator]
-        h = self.layers[-1].forward_slots(h, routing)  # type: ignore[operator]
-        return routing.from_slots(h, x.shape[:-2])
+        """Map ``x`` (..., N, in) to (..., N, out); the layout is planned once for all layers.
+
+        K = 1 runs plain matmuls on ``x`` as it is and ignores ``assignment``.
+        """
+        routing = None if self.n_groups == 1 else _as_routing(assignment, self.n_groups)
+        h = x if routing is None else routing.to_slots(x)
+        last = len(self.layers) - 1
+        for index, layer in enumerate(self.linears):
+            h = layer.forward_shared(h) if routing is None else layer.forward_slots(h, routing)
+            if index < last:
+                h = self.activations[index](h)
+        return h if routing is None else routing.from_slots(h, x.shape[:-2])
 
 
 def _activation_factory(activation: str | Callable[[], nn.Module]) -> Callable[[], nn.Module]:

@@ -1,0 +1,139 @@
+"""k-means partitioners (paper Section 3.2): a given K, or K chosen by Davies–Bouldin or silhouette.
+
+* ``kmeans``: k-means with the K you give (1 <= K <= N).
+* ``kmeans_db``: K = argmin of the Davies–Bouldin index (Davies & Bouldin, 1979) over
+  2 .. min(k_max, N-1) — the selection the paper tested on C-RWARE (Section 4.6).
+* ``kmeans_silhouette``: K = argmax of the silhouette (Rousseeuw, 1987) over the same range.
+
+Both indices are defined by scikit-learn only for 2 <= K <= N-1 (``davies_bouldin_score``
+and ``silhouette_score`` raise "Valid values are 2 to n_samples - 1" otherwise). The range
+is also capped at the number of distinct embeddings, since k-means cannot make more
+non-empty groups than that. K = 1 is returned by the single-type rule described in
+:mod:`seps.clustering.base`; K = N is only available from ``fixed`` (NoPS). Ties go to the
+smaller K.
+
+Every k-means run is scikit-learn's ``KMeans`` with ``n_init`` restarts and
+``random_state=seed``, so results are reproducible. Embeddings are clustered as given
+(raw encoder means, as in the paper).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import ClassVar
+
+import attrs
+import numpy as np
+
+from seps.clustering.base import (
+    as_means,
+    at_least,
+    candidate_ks,
+    kmeans_labels,
+    n_distinct,
+    non_negative,
+    structure_ks,
+    trivial_labels,
+)
+from seps.clustering.null import has_structure
+from seps.errors import ConfigError
+from seps.records import Embeddings, Partition
+from seps.registry import PARTITIONERS
+
+logger = logging.getLogger(__name__)
+
+
+@PARTITIONERS.register("kmeans")
+@attrs.frozen(kw_only=True)
+class KMeansPartitioner:
+    """k-means with a given number of groups K."""
+
+    k: int = attrs.field(validator=at_least(1))
+    """Number of groups, 1 <= k <= N (no default: the paper sets it per environment, e.g. 3 on C-RWARE)."""
+    n_init: int = attrs.field(default=10, validator=at_least(1))
+    """k-means restarts with different centroid seeds; the best (lowest inertia) is kept."""
+
+    def fit(self, embeddings: Embeddings | np.ndarray, seed: int = 0) -> Partition:
+        """Cluster the N agents' embeddings into ``k`` groups."""
+        means = as_means(embeddings)
+        n_agents = len(means)
+        if self.k > n_agents:
+            raise ConfigError(
+                f"kmeans: 'k' must be between 1 and the number of agents ({n_agents}), got {self.k}; "
+                "lower k or use a K-selecting partitioner such as 'kmeans_db'"
+            )
+        distinct = n_distinct(means)
+        if self.k > distinct:
+            logger.warning("kmeans: only %d distinct embeddings for k=%d; some groups merge", distinct, self.k)
+            labels = np.unique(means, axis=0, return_inverse=True)[1].reshape(-1)
+        else:
+            labels = kmeans_labels(means, self.k, seed, self.n_init)
+        return Partition(labels=labels, method="kmeans")
+
+
+@attrs.frozen(kw_only=True)
+class _KSelectingKMeans:
+    """k-means for every K in 2 .. min(k_max, N-1), keeping the K with the best score."""
+
+    k_max: int = attrs.field(default=10, validator=at_least(2))
+    """Largest K tried (the range is also capped at N-1)."""
+    n_init: int = attrs.field(default=10, validator=at_least(1))
+    """k-means restarts per K."""
+    null_draws: int = attrs.field(default=10, validator=at_least(0))
+    """Gaussian null samples for the single-type test (rule 2 in seps.clustering.base); 0 turns it off."""
+    rtol: float = attrs.field(default=1e-3, validator=non_negative)
+    """Near-identical embeddings (rule 1) if their RMS spread <= atol + rtol * their RMS norm."""
+    atol: float = attrs.field(default=1e-8, validator=non_negative)
+    """Absolute part of the near-identical tolerance."""
+
+    name: ClassVar[str]
+    higher_is_better: ClassVar[bool]
+
+    def score(self, means: np.ndarray, labels: np.ndarray) -> float:
+        """The selection index of one clustering (2 <= K <= N-1)."""
+        raise NotImplementedError
+
+    def fit(self, embeddings: Embeddings | np.ndarray, seed: int = 0) -> Partition:
+        """Choose K and cluster; see the module docstring for the rule."""
+        means = as_means(embeddings)
+        trivial = trivial_labels(means, self.rtol, self.atol)
+        if trivial is not None:
+            return Partition(labels=trivial, method=self.name)
+        distinct = n_distinct(means)
+        candidates = {k: kmeans_labels(means, k, seed, self.n_init) for k in candidate_ks(len(means), self.k_max, distinct)}
+        scores = {k: self.score(means, labels) for k, labels in candidates.items()}
+        sign = -1.0 if self.higher_is_better else 1.0
+        best = min(scores, key=lambda k: (sign * scores[k], k))
+        tested = structure_ks(len(means), self.k_max, distinct)
+        if not has_structure(means, tested, seed, self.null_draws, self.n_init):
+            logger.info("%s: no cluster structure beats the Gaussian null; K = 1 (scores %s)", self.name, scores)
+            return Partition(labels=np.zeros(len(means), dtype=np.int64), scores=scores, method=self.name)
+        return Partition(labels=candidates[best], scores=scores, method=self.name)
+
+
+@PARTITIONERS.register("kmeans_db")
+@attrs.frozen(kw_only=True)
+class KMeansDaviesBouldin(_KSelectingKMeans):
+    """k-means with K = argmin Davies–Bouldin index (lower = more compact, better separated groups)."""
+
+    name: ClassVar[str] = "kmeans_db"
+    higher_is_better: ClassVar[bool] = False
+
+    def score(self, means: np.ndarray, labels: np.ndarray) -> float:
+        from sklearn.metrics import davies_bouldin_score
+
+        return float(davies_bouldin_score(means, labels))
+
+
+@PARTITIONERS.register("kmeans_silhouette")
+@attrs.frozen(kw_only=True)
+class KMeansSilhouette(_KSelectingKMeans):
+    """k-means with K = argmax mean silhouette coefficient (in [-1, 1], higher is better)."""
+
+    name: ClassVar[str] = "kmeans_silhouette"
+    higher_is_better: ClassVar[bool] = True
+
+    def score(self, means: np.ndarray, labels: np.ndarray) -> float:
+        from sklearn.metrics import silhouette_score
+
+        return float(silhouette_score(means, labels))

@@ -1,0 +1,21 @@
+"""Lazy registrations of the adapter envs: importing seps imports none of rware, lbforaging or smacv2.
+
+Every entry is a factory ``factory(num_envs=1, **kw) -> MultiAgentEnv``; every family maps its
+argument to such a factory (``ENVS.get("gymnasium:rware-tiny-2ag-v2")(num_envs=4)``).
+"""
+
+from __future__ import annotations
+
+from seps.registry import ENVS
+
+ENVS.register("crware-1", "seps.envs.coloured_rware:crware_1")
+ENVS.register("crware-2", "seps.envs.coloured_rware:crware_2")
+ENVS.register("crware-3", "seps.envs.coloured_rware:crware_3")
+ENVS.register("crware-9ag-3c", "seps.envs.coloured_rware:crware_9ag_3c")
+ENVS.register("lbf-12ag-3lvl", "seps.envs.lbf:lbf_12ag_3lvl")
+ENVS.register("smac-mmm2", "seps.envs.smac:make_mmm2")
+
+ENVS.register_family("crware", "seps.envs.coloured_rware:crware_family")
+ENVS.register_family("gymnasium", "seps.envs.gymnasium_adapter:gymnasium_family")
+ENVS.register_family("pettingzoo", "seps.envs.pettingzoo_adapter:pettingzoo_family")
+ENVS.register_family("smacv2", "seps.envs.smac:smacv2_family")

@@ -1,0 +1,228 @@
+"""The on-policy training loop shared by every learner: rollout -> update, evaluate, log, checkpoint."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+import torch
+from torch import Tensor
+
+from seps.checkpoint import save_checkpoint
+from seps.envs.base import MultiAgentEnv, StepResult
+from seps.evaluation import EpisodeTracker, evaluate
+from seps.learners.base import OnPolicyLearner
+from seps.learners.rollout import RolloutStorage
+from seps.nn.actor_critic import GroupedActorCritic
+from seps.run_log import RunLog
+
+logger = logging.getLogger(__name__)
+
+
+@attrs.frozen(kw_only=True)
+class Progress:
+    """What the trainer reports after every update (the CLI draws its progress bar from it)."""
+
+    env_steps: int
+    total_steps: int
+    steps_per_second: float
+    last_eval_return: float | None
+
+
+@attrs.frozen(kw_only=True)
+class LoopSettings:
+    """The parts of the experiment configuration the loop needs."""
+
+    total_steps: int
+    eval_interval: int
+    eval_episodes: int
+    eval_greedy: bool
+    checkpoint_interval: int
+    seed: int
+
+
+class ObservationAdapter:
+    """numpy observations (E, N, D) -> policy input tensors, with one-hot agent ids appended for FuPS+id."""
+
+    def __init__(self, n_agents: int, append_agent_ids: bool, device: torch.device) -> None:
+        self.append_agent_ids = append_agent_ids
+        self.device = device
+        self._ids = torch.eye(n_agents, device=device)
+
+    def extra_features(self, n_agents: int) -> int:
+        return n_agents if self.append_agent_ids else 0
+
+    def __call__(self, obs: np.ndarray) -> Tensor:
+        tensor = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
+        if not self.append_agent_ids:
+            return tensor
+        return torch.cat([tensor, self._ids.expand(*tensor.shape[:-1], -1)], dim=-1)
+
+
+class Trainer:
+    """Trains ``policy`` on ``env`` with ``learner``; owns everything a checkpoint must restore."""
+
+    def __init__(
+        self,
+        *,
+        env: MultiAgentEnv,
+        eval_env: MultiAgentEnv,
+        policy: GroupedActorCritic,
+        learner: OnPolicyLearner,
+        prepare: ObservationAdapter,
+        settings: LoopSettings,
+        run_dir: Path,
+        device: torch.device,
+    ) -> None:
+        self.env, self.eval_env, self.policy, self.learner = env, eval_env, policy, learner
+        self.prepare, self.settings, self.run_dir, self.device = prepare, settings, run_dir, device
+        self.optimizer = learner.make_optimizer(policy)
+        self.storage = RolloutStorage(
+            learner.n_steps, env.num_envs, env.n_agents, policy.obs_dim, policy.n_actions, device=device
+        )
+        self.generator = torch.Generator(device=device)
+        self.generator.manual_seed(settings.seed)
+        self.tracker = EpisodeTracker(env.num_envs, env.n_agents, env.team_reward)
+        self.env_steps = 0
+        self.evaluations: list[tuple[int, float, float]] = []
+        self.current: StepResult | None = None
+
+    # -- the loop ---------------------------------------------------------------------------------------------
+
+    def train(self, log: RunLog, progress: Callable[[Progress], None] | None = None) -> None:
+        """Run until ``total_steps`` env steps (over all copies), evaluating and checkpointing on the way."""
+        settings = self.settings
+        if self.current is None:
+            self.current = self.env.reset(settings.seed)
+        if not self.evaluations:
+            self._evaluate(log)
+        start_time, start_steps = time.perf_counter(), self.env_steps
+        train_returns: list[float] = []
+        while self.env_steps < settings.total_steps:
+            crossed_eval = self._crossed(settings.eval_interval)
+            crossed_ckpt = self._crossed(settings.checkpoint_interval)
+            train_returns += self._rollout()
+            metrics = self.learner.update(
+                self.policy, self.optimizer, self.storage, self._value(self.current.obs), self.generator
+            )
+            speed = (self.env_steps - start_steps) / max(time.perf_counter() - start_time, 1e-9)
+            if crossed_eval(self.env_steps):
+                episode_return = float(np.mean(train_returns)) if train_returns else float("nan")
+                log.write(
+                    self.env_steps, "train", {**metrics, "episode_return": episode_return, "steps_per_second": speed}
+                )
+                train_returns = []
+                self._evaluate(log)
+            if crossed_ckpt(self.env_steps) and self.env_steps < settings.total_steps:
+                self.checkpoint()
+            if progress is not None:
+                last = self.evaluations[-1][1] if self.evaluations else None
+                progress(
+                    Progress(
+                        env_steps=self.env_steps,
+                        total_steps=settings.total_steps,
+                        steps_per_second=speed,
+                        last_eval_return=last,
+                    )
+                )
+        if self.evaluations[-1][0] != self.env_steps:
+            self._evaluate(log)
+        self.checkpoint()
+
+    def _crossed(self, interval: int) -> Callable[[int], bool]:
+        before = self.env_steps // interval
+        return lambda steps: steps // interval > before
+
+    def _rollout(self) -> list[float]:
+        """Fill the rollout storage with ``learner.n_steps`` steps of every copy; return finished episodes' returns."""
+        assert self.current is not None  # set by train()
+        finished: list[float] = []
+        self.storage.clear()
+        with torch.no_grad():
+            for _ in range(self.learner.n_steps):
+                obs = self.prepare(self.current.obs)
+                mask = torch.tensor(self.current.action_mask, device=self.device)
+                actions, log_probs, values, _ = self.policy.act(obs, mask, generator=self.generator)
+                result = self.env.step(actions.cpu().numpy())
+                truncation_values = self._value(result.final_obs) if result.truncated.any() else None
+                self.storage.insert(
+                    obs=obs,
+                    action_masks=mask,
+                    actions=actions,
+                    log_probs=log_probs,
+                    values=values,
+                    rewards=torch.tensor(result.rewards, device=self.device),
+                    terminated=torch.tensor(result.terminated, device=self.device),
+                    truncated=torch.tensor(result.truncated, device=self.device),
+                    active=torch.tensor(result.active, device=self.device),
+                    truncation_values=truncation_values,
+                )
+                _, totals = self.tracker.add(result)
+                finished += totals.tolist()
+                self.current = result
+                self.env_steps += self.env.num_envs
+        return finished
+
+    def _value(self, obs: np.ndarray) -> Tensor:
+        with torch.no_grad():
+            return self.policy.value(self.prepare(obs))
+
+    def _evaluate(self, log: RunLog) -> None:
+        index = len(self.evaluations)
+        # Evaluation episodes use their own seeds so they never disturb the training envs or sampling.
+        eval_generator = torch.Generator(device=self.device)
+        eval_generator.manual_seed(self.settings.seed * 1_000_003 + index)
+        returns = evaluate(
+            self.policy,
+            self.eval_env,
+            self.prepare,
+            episodes=self.settings.eval_episodes,
+            greedy=self.settings.eval_greedy,
+            seed=self.settings.seed * 1_000_003 + index,
+            generator=eval_generator,
+        )
+        mean, std = float(returns.mean()), float(returns.std())
+        self.evaluations.append((self.env_steps, mean, std))
+        log.write(self.env_steps, "eval", {"eval_return": mean, "eval_return_std": std})
+        logger.info("step %d: evaluation return %.2f ± %.2f", self.env_steps, mean, std)
+
+    # -- checkpoints --------------------------------------------------------------------------------------------
+
+    def checkpoint(self) -> Path:
+        return save_checkpoint(self.run_dir, self.state_dict(), self.env_steps)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Tensors and plain data that continue this run exactly."""
+        assert self.current is not None  # checkpoints are taken inside train()
+        try:
+            env_state: dict[str, Any] | None = self.env.get_state()
+        except NotImplementedError:
+            env_state = None
+        return {
+            "env_steps": self.env_steps,
+            "policy": self.policy.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "episode_returns": torch.as_tensor(self.tracker.returns),
+            "evaluations": [list(row) for row in self.evaluations],
+            "env_state": env_state,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.env_steps = int(state["env_steps"])
+        self.policy.load_state_dict(state["policy"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        self.tracker.returns[...] = state["episode_returns"].numpy()
+        self.evaluations = [(int(s), float(m), float(d)) for s, m, d in state["evaluations"]]
+        if state["env_state"] is not None:
+            self.current = self.env.set_state(state["env_state"])
+        else:
+            logger.warning("%s cannot restore its state: the resumed run starts new episodes", self.env.name)
+            self.current = self.env.reset(self.settings.seed + self.env_steps)
+            self.tracker.returns[...] = 0.0
