@@ -210,7 +210,7 @@ class Trainer:
             "generator": self.generator.get_state(),
             "episode_returns": torch.as_tensor(self.tracker.returns),
             "evaluations": [list(row) for row in self.evaluations],
-            "env_state": env_state,
+            "env_state": None if env_state is None else _arrays_to_tensors(env_state),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -221,8 +221,17 @@ class Trainer:
         self.tracker.returns[...] = state["episode_returns"].numpy()
         self.evaluations = [(int(s), float(m), float(d)) for s, m, d in state["evaluations"]]
         if state["env_state"] is not None:
-            self.current = self.env.set_state(state["env_state"])
+            self.current = self.env.set_state(_tensors_to_arrays(state["env_state"]))
         else:
             logger.warning("%s cannot restore its state: the resumed run starts new episodes", self.env.name)
             self.current = self.env.reset(self.settings.seed + self.env_steps)
             self.tracker.returns[...] = 0.0
+
+
+def _arrays_to_tensors(state: dict[str, Any]) -> dict[str, Any]:
+    """numpy arrays become tensors so the checkpoint loads with ``weights_only=True``."""
+    return {k: torch.from_numpy(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else v for k, v in state.items()}
+
+
+def _tensors_to_arrays(state: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.numpy() if isinstance(v, Tensor) else v for k, v in state.items()}

@@ -6,7 +6,8 @@ MMM2's sizes: 10 allies sorted as smacv2 sorts them (2 marauders, 7 marines, 1 m
 12 enemies, 18 actions (no-op, stop, 4 moves, 12 targets) and 176-value observations
 (4 move + 12 x 8 enemy + 9 x 8 ally + 4 own features). Behaviour depends on the unit type:
 marauders are slow and hit hard, marines are fast and weak, and the medivac cannot attack but
-heals wounded allies through the target actions. The game is a toy, not StarCraft.
+heals wounded allies through the target actions. Unlike SMAC, an agent's own unit-type bits
+are left zero, so the types show only in behaviour. The game is a toy, not StarCraft.
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ class MMM2StandIn:
         )
         obs[100:172] = (ally * seen[:, None]).reshape(-1)
         obs[172] = self.ally_health[agent] / self._max_health[agent]
-        obs[173:176] = self._type_bits[agent]
+        # obs[173:176] would hold the own unit-type bits in SMAC; they stay zero here so that, as in
+        # the paper's other envs, types can only be told apart from behaviour.
         return obs
 
     def get_state(self) -> np.ndarray:

@@ -59,17 +59,28 @@ def test_same_seed_replays_and_new_seed_differs() -> None:
     assert not np.array_equal(env.reset(seed=8).obs, first)
 
 
-def test_pipeline_partitions_the_standin_by_unit_type() -> None:
+def test_pipeline_runs_through_the_smac_adapter() -> None:
     from seps.collect import CollectConfig
     from seps.components import load_builtins
     from seps.pipeline import partition_agents
 
     load_builtins()
-
-    env = ENVS.get("smac-mmm2")(num_envs=4, env_cls=MMM2StandIn)
-    result = partition_agents(env=env, seed=0, collect_config=CollectConfig(steps=60, num_envs=4))
-    assert result.transitions.n_actions.tolist() == [N_ACTIONS] * 10
-    assert result.ari == 1.0
+    env = ENVS.get("smac-mmm2")(num_envs=2, env_cls=MMM2StandIn)
+    steps = 80
+    result = partition_agents(
+        env=env,
+        seed=0,
+        collect_config=CollectConfig(steps=steps, num_envs=2),
+        encoder_options={"updates": 20},
+        cluster="kmeans",
+        cluster_options={"k": 3},
+    )
+    transitions = result.transitions
+    assert transitions.obs.shape[1] == 176 and transitions.n_actions.tolist() == [N_ACTIONS] * 10
+    assert result.partition.labels.shape == (10,) and result.agent_types.tolist() == [0, 0] + [1] * 7 + [2]
+    # Dead units are inactive, so collection skips them: someone died, so some agent has fewer transitions.
+    counts = np.bincount(transitions.agent_id, minlength=10)
+    assert counts.max() == steps * 2 and counts.min() < steps * 2
 
 
 @pytest.mark.skipif(importlib.util.find_spec("smacv2") is not None, reason="smacv2 is installed")

@@ -48,7 +48,6 @@ from threadpoolctl import threadpool_limits
 from seps.errors import ConfigError
 from seps.records import Embeddings, Partition
 
-
 _MIN_AGENTS_FOR_NULL_TEST = 4
 """With three agents a Gaussian null sample often has a closer pair than the real one: too few to test."""
 

@@ -59,7 +59,8 @@ class Fixed:
         if self.labels is not None:
             if len(self.labels) != n_agents:
                 raise ConfigError(
-                    f"fixed: 'labels' has {len(self.labels)} entries but there are {n_agents} agents; give one per agent"
+                    f"fixed: 'labels' has {len(self.labels)} entries but there are {n_agents} agents; "
+                    "give one per agent"
                 )
             return Partition(labels=np.asarray(self.labels, dtype=np.int64), method="fixed")
         k = 1 if self.k is None else self.k

@@ -41,7 +41,9 @@ def within_shares(data: np.ndarray, k: int, rng: np.random.Generator, n_init: in
     squared_norms = np.sum(runs**2, axis=2)
     labels = np.full((len(runs), n_points), -1)
     for _ in range(_MAX_ITER):
-        distances = squared_norms[:, :, None] - 2 * runs @ centres.transpose(0, 2, 1) + np.sum(centres**2, axis=2)[:, None]
+        distances = (
+            squared_norms[:, :, None] - 2 * runs @ centres.transpose(0, 2, 1) + np.sum(centres**2, axis=2)[:, None]
+        )
         new_labels = distances.argmin(axis=2)
         if np.array_equal(new_labels, labels):
             break

@@ -40,9 +40,7 @@ def planted_embeddings(sizes: tuple[int, ...] = (4, 3, 5), dim: int = 4, seed: i
     return centres[groups[order]] + 0.1 * rng.standard_normal((len(groups), centres.shape[1]))
 
 
-def check_partitioner(
-    partitioner: Any, embeddings: Embeddings | np.ndarray | None = None, *, seed: int = 0
-) -> None:
+def check_partitioner(partitioner: Any, embeddings: Embeddings | np.ndarray | None = None, *, seed: int = 0) -> None:
     """Run every check on ``partitioner`` (instance, class, registered name or 'module:Class').
 
     ``embeddings`` replaces the synthetic (N, m) data of the main checks, e.g. for a
