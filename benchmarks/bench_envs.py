@@ -23,10 +23,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import seps.envs  # noqa: E402
-import seps.envs.registrations  # noqa: E402, F401
-from seps.errors import MissingDependencyError, UnknownComponentError  # noqa: E402
-from seps.registry import ENVS  # noqa: E402
+import seps.envs
+import seps.envs.registrations  # noqa: F401
+from seps.errors import MissingDependencyError, UnknownComponentError
+from seps.registry import ENVS
 
 EXTRA = ("gymnasium:rware-tiny-4ag-v2", "gymnasium:Foraging-8x8-4p-2f-v3", "pettingzoo:mpe2.simple_spread_v3")
 

@@ -42,9 +42,9 @@ class CollectConfig:
     the ``vae`` encoder to separate every BPS / BPS-h colour.
     """
 
-    steps: int = attrs.field(default=400, validator=_positive_int)
+    steps: int = attrs.field(default=200, validator=_positive_int)
     """Steps of the batched env; each step records up to num_envs * n_agents transitions."""
-    num_envs: int = attrs.field(default=8, validator=_positive_int)
+    num_envs: int = attrs.field(default=64, validator=_positive_int)
     """Parallel copies of the env to step together."""
 
 

@@ -141,7 +141,13 @@ class MMM2StandIn:
         dist = np.linalg.norm(rel, axis=-1)
         seen = (dist <= SIGHT) & (self.ally_health[others] > 0)
         ally = np.column_stack(
-            [seen, dist / SIGHT, rel / SIGHT, self.ally_health[others] / self._max_health[others], self._type_bits[others]]
+            [
+                seen,
+                dist / SIGHT,
+                rel / SIGHT,
+                self.ally_health[others] / self._max_health[others],
+                self._type_bits[others],
+            ]
         )
         obs[100:172] = (ally * seen[:, None]).reshape(-1)
         obs[172] = self.ally_health[agent] / self._max_health[agent]

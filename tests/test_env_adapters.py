@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium
 import numpy as np
@@ -12,7 +12,7 @@ import pytest
 from gymnasium import spaces
 from pettingzoo.utils.env import ParallelEnv
 
-import seps.envs  # noqa: F401  (registers the built-in envs)
+import seps.envs
 import seps.envs.registrations  # noqa: F401
 from seps.envs.base import StepResult
 from seps.envs.gymnasium_adapter import GymnasiumEnv, make_gymnasium
@@ -97,8 +97,14 @@ def _deliver(colour_of_shelf: int) -> tuple[float, bool, Any]:
     wh._colour_rows[shelf.id] = np.eye(2)[colour_of_shelf]
     wh._recalc_grid()
     table = wh.action_table
-    actions = np.array([[int(np.flatnonzero(table[c] == target)[0]) for c, target in
-                         zip(wh.agent_colours, [Action.FORWARD.value] + [Action.NOOP.value] * 3)]])
+    actions = np.array(
+        [
+            [
+                int(np.flatnonzero(table[c] == target)[0])
+                for c, target in zip(wh.agent_colours, [Action.FORWARD.value] + [Action.NOOP.value] * 3, strict=True)
+            ]
+        ]
+    )
     result = env.step(actions)
     return float(result.rewards[0, 0]), shelf in wh.request_queue, (agent.x, agent.y) == (goal_x, goal_y)
 
@@ -144,8 +150,15 @@ def test_lbf_levels_are_fixed_per_agent_and_never_observed() -> None:
         for copy in env.envs:
             assert [p.level for p in copy.unwrapped.players] == [1, 2, 3] * 4
     # Same seed with the levels reversed: identical observations, so levels are not in them.
-    kwargs = dict(min_food_level=1, max_food_level=3, field_size=(8, 8), max_num_food=3, sight=2,
-                  max_episode_steps=50, force_coop=False)
+    kwargs = dict(
+        min_food_level=1,
+        max_food_level=3,
+        field_size=(8, 8),
+        max_num_food=3,
+        sight=2,
+        max_episode_steps=50,
+        force_coop=False,
+    )
     up = FixedLevelForaging(levels=np.array([1, 2, 3]), **kwargs).reset(seed=5)[0]
     down = FixedLevelForaging(levels=np.array([3, 2, 1]), **kwargs).reset(seed=5)[0]
     assert np.array_equal(np.stack(up), np.stack(down))
@@ -229,7 +242,7 @@ def test_gymnasium_family_runs_rware_and_lbforaging_ids() -> None:
 
 
 def test_unknown_gymnasium_id_is_a_one_line_error_naming_the_fix() -> None:
-    with pytest.raises(UnknownComponentError, match="Did you mean 'rware-tiny-2ag-v2'.*gymnasium:my_package") as info:
+    with pytest.raises(UnknownComponentError, match=r"Did you mean 'rware-tiny-2ag-v2'.*gymnasium:my_package") as info:
         ENVS.get("gymnasium:rware-tiny-2ag-v9")
     assert "\n" not in str(info.value)
 
@@ -243,13 +256,15 @@ def test_gymnasium_single_agent_env_is_rejected() -> None:
 class ScoutAndTank(ParallelEnv):
     """'scout': 2 features, 3 actions, terminates after 2 steps; 'tank': 4 features, 5 actions."""
 
-    metadata = {"name": "scout_and_tank"}
+    metadata: ClassVar[dict[str, Any]] = {"name": "scout_and_tank"}
 
     def __init__(self, limit: int = 4) -> None:
         self.limit = limit
         self.possible_agents = ["scout", "tank"]
-        self._spaces = {"scout": (spaces.Box(-1, 1, (2,)), spaces.Discrete(3)),
-                        "tank": (spaces.Box(-1, 1, (4,)), spaces.Discrete(5))}
+        self._spaces = {
+            "scout": (spaces.Box(-1, 1, (2,)), spaces.Discrete(3)),
+            "tank": (spaces.Box(-1, 1, (4,)), spaces.Discrete(5)),
+        }
         self._rng = np.random.default_rng()
 
     def observation_space(self, agent: str) -> spaces.Space:

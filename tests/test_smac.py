@@ -85,7 +85,7 @@ def test_pipeline_runs_through_the_smac_adapter() -> None:
 
 @pytest.mark.skipif(importlib.util.find_spec("smacv2") is not None, reason="smacv2 is installed")
 def test_missing_smacv2_is_a_one_line_error_saying_how_to_install() -> None:
-    with pytest.raises(MissingDependencyError, match="smacv2.*SC2PATH") as info:
+    with pytest.raises(MissingDependencyError, match=r"smacv2.*SC2PATH") as info:
         ENVS.get("smac-mmm2")()
     assert "\n" not in str(info.value)
 

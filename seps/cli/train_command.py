@@ -22,7 +22,9 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("train", help="train agents with a sharing mode and a learner")
     parser.add_argument("--method", default=DEFAULTS.method, help="nops, fups, fups_id or seps")
     parser.add_argument("--env", default=DEFAULTS.env, help="registered env name")
-    parser.add_argument("--steps", type=int, default=None, help=f"env steps over all copies (default {DEFAULTS.total_steps:,})")
+    parser.add_argument(
+        "--steps", type=int, default=None, help=f"env steps over all copies (default {DEFAULTS.total_steps:,})"
+    )
     parser.add_argument("--encoder", default=None, help="seps only (default vae)")
     parser.add_argument("--cluster", default=None, help="seps only (default kmeans_db)")
     parser.add_argument("--learner", default="a2c", help="a2c (see `seps list learners`)")

@@ -97,8 +97,8 @@ class TrainingData:
         return cls(
             agent_id=agent_id.to(device),
             inputs=inputs.to(device),
-            obs_target=(_standardise(next_obs - obs, mask) if not __import__("os").environ.get("RAW") else (next_obs - obs) * mask).to(device),
-            reward_target=(_standardise(reward, torch.ones_like(reward))[:, 0] if not __import__("os").environ.get("RAW") else reward[:, 0]).to(device),
+            obs_target=_standardise(next_obs - obs, mask).to(device),
+            reward_target=_standardise(reward, torch.ones_like(reward))[:, 0].to(device),
             obs_dims=obs_dims.to(device),
         )
 

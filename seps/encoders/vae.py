@@ -23,13 +23,7 @@ class GaussianAgentLatent(AgentLatent):
         super().__init__()
         self.n_agents = n_agents
         self.kl_weight = kl_weight
-        import os
-        self.net = mlp(n_agents, () if os.environ.get("ENC_LINEAR") else hidden_sizes, 2 * latent_dim)
-        if os.environ.get("ZERO_FIRST"):
-            nn.init.zeros_(self.net[0].weight)
-        if os.environ.get("ZERO_LAST"):
-            nn.init.zeros_(self.net[-1].weight)
-            nn.init.zeros_(self.net[-1].bias)
+        self.net = mlp(n_agents, hidden_sizes, 2 * latent_dim)
 
     def _parameters_of(self, agent_id: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         one_hot = nn.functional.one_hot(agent_id, self.n_agents).float()

@@ -72,7 +72,8 @@ class ColouredWarehouse(Warehouse):
         self.agent_colours = agent_colours(self.n_agents, n_colours)
         self.action_table = action_permutations(n_colours)
         self.shelf_colours = np.zeros(0, dtype=np.int64)
-        self._base_obs_dim = int(self.observation_space.spaces[0].shape[0])
+        rware_space: Any = self.observation_space  # type: ignore[has-type]  # rware leaves it unannotated
+        self._base_obs_dim = int(rware_space.spaces[0].shape[0])
         self._view = (2 * self.sensor_range + 1) ** 2
         dim = self._base_obs_dim + self._view * n_colours
         box = spaces.Box(-np.inf, np.inf, shape=(dim,), dtype=np.float32)
@@ -117,7 +118,7 @@ class ColouredWarehouse(Warehouse):
     def _undo_wrong_deliveries(self, queue_before: list[Any], rewards: list[float]) -> bool:
         """Put back requests rware fulfilled with a shelf of the carrier's wrong colour; True if any."""
         undone = False
-        for slot, (old, new) in enumerate(zip(queue_before, self.request_queue)):
+        for slot, (old, new) in enumerate(zip(queue_before, self.request_queue, strict=True)):
             if old is new:
                 continue
             carrier = int(self.grid[_AGENTS, old.y, old.x]) - 1

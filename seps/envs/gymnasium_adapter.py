@@ -15,7 +15,7 @@ import difflib
 import functools
 import importlib
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import gymnasium
 import numpy as np
@@ -178,6 +178,8 @@ def flat_box(space: spaces.Space) -> spaces.Box:
     if isinstance(space, spaces.Box) and len(space.shape) == 1:
         return spaces.Box(space.low.astype(np.float32), space.high.astype(np.float32), dtype=np.float32)
     flat = spaces.flatten_space(space)
+    if not isinstance(flat, spaces.Box):
+        raise EnvError(f"observation space {space} does not flatten to a Box; seps needs vector observations")
     return spaces.Box(flat.low.astype(np.float32), flat.high.astype(np.float32), dtype=np.float32)
 
 
@@ -201,7 +203,7 @@ class GymnasiumEnv(LoopedEnv):
         *,
         num_envs: int = 1,
         name: str = "gymnasium",
-        agent_types: Sequence[int] | None = None,
+        agent_types: Sequence[int] | np.ndarray | None = None,
         mask_fn: Callable[[gymnasium.Env], np.ndarray] | None = None,
         reward_mode: str = "individual",
     ) -> None:
@@ -209,19 +211,20 @@ class GymnasiumEnv(LoopedEnv):
         if not envs:
             raise ConfigError(f"{name}: num_envs must be an int >= 1, got {num_envs!r}")
         first = envs[0]
-        for kind, space in (("observation", first.observation_space), ("action", first.action_space)):
+        obs_space, action_space = first.observation_space, first.action_space
+        for kind, space in (("observation", obs_space), ("action", action_space)):
             if not isinstance(space, spaces.Tuple):
                 raise EnvError(
                     f"{name}: {kind} space is {space}, not a Tuple with one entry per agent; "
                     "wrap single-agent or dict-keyed envs with the pettingzoo adapter or your own MultiAgentEnv"
                 )
-        self._raw_obs_spaces = tuple(first.observation_space.spaces)
+        self._raw_obs_spaces = tuple(cast(spaces.Tuple, obs_space).spaces)
         self._flatten = not all(isinstance(s, spaces.Box) and len(s.shape) == 1 for s in self._raw_obs_spaces)
         n_agents = len(self._raw_obs_spaces)
         super().__init__(
             num_envs=num_envs,
             observation_spaces=[flat_box(s) for s in self._raw_obs_spaces],
-            action_spaces=tuple(first.action_space.spaces),
+            action_spaces=tuple(cast(spaces.Tuple, action_space).spaces),
             agent_types=np.zeros(n_agents, dtype=np.int64) if agent_types is None else np.asarray(agent_types),
             name=name,
             reward_mode=reward_mode,
@@ -231,7 +234,7 @@ class GymnasiumEnv(LoopedEnv):
 
     def _obs(self, raw: Sequence[Any]) -> np.ndarray:
         if self._flatten:
-            raw = [spaces.flatten(space, o) for space, o in zip(self._raw_obs_spaces, raw)]
+            raw = [spaces.flatten(space, o) for space, o in zip(self._raw_obs_spaces, raw, strict=True)]
         return self.pad_obs(raw)
 
     def _mask(self, env: gymnasium.Env, info: dict[str, Any]) -> np.ndarray:

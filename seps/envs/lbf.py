@@ -48,7 +48,7 @@ class FixedLevelForaging(ForagingEnv):
         for player in self.players:
             player.position = None
         super().spawn_players(min_player_levels, max_player_levels)
-        for player, level in zip(self.players, self.levels.tolist()):
+        for player, level in zip(self.players, self.levels.tolist(), strict=True):
             player.level = level
 
     def step(self, actions: Any) -> tuple[Any, list[float], bool, bool, dict[str, Any]]:

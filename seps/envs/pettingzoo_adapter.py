@@ -87,7 +87,7 @@ class PettingZooEnv(LoopedEnv):
         return obs, mask
 
     def _flags(self, values: dict[str, Any], dtype: type) -> np.ndarray:
-        out = np.zeros(self.n_agents, dtype=dtype)
+        out: np.ndarray = np.zeros(self.n_agents, dtype=dtype)
         for agent, value in values.items():
             out[self._index[agent]] = value
         return out

@@ -45,7 +45,9 @@ def load_starcraft2_env() -> Callable[..., Any]:
         raise MissingDependencyError(f"SMAC envs need smacv2, which is not installed: {INSTALL_HINT}") from None
     default = os.path.expanduser("~/StarCraftII")
     if not os.environ.get("SC2PATH") and not os.path.isdir(default):
-        raise MissingDependencyError(f"StarCraft II not found (SC2PATH is unset and {default} is missing): {INSTALL_HINT}")
+        raise MissingDependencyError(
+            f"StarCraft II not found (SC2PATH is unset and {default} is missing): {INSTALL_HINT}"
+        )
     return module.StarCraft2Env  # type: ignore[no-any-return]
 
 
@@ -95,7 +97,7 @@ class SmacEnv(LoopedEnv):
         mask = np.asarray(env.get_avail_actions(), dtype=bool).reshape(self.n_agents, -1)
         return obs, mask
 
-    def get_state(self) -> np.ndarray:
+    def global_state(self) -> np.ndarray:
         """float32 (E, state_shape): each copy's global state (for centralised critics)."""
         return np.stack([np.asarray(env.get_state(), dtype=np.float32) for env in self.envs])
 
@@ -118,15 +120,15 @@ class SmacEnv(LoopedEnv):
         ended = bool(terminated) or truncated
         obs, mask = self._observe(env)
         # Alive units can always stop (action 1); dead ones only have no-op.
-        alive = mask[:, 1:].any(axis=1) & ~ended
-        died = self._alive[index] & ~alive & ~ended
+        alive = np.logical_and(mask[:, 1:].any(axis=1), not ended)
+        died = np.logical_and(self._alive[index] & ~alive, not ended)
         n = self.n_agents
         return CopyStep(
             obs,
             mask,
             np.full(n, reward, dtype=np.float32),
-            died | (bool(terminated) and not truncated),
-            np.full(n, truncated),
+            died | np.full(n, bool(terminated) and not truncated, dtype=bool),
+            np.full(n, truncated, dtype=bool),
             alive,
         )
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import attrs
 import torch
 from torch import Tensor
 
-from seps.learners.base import OnPolicyLearner, agent_mean
+from seps.learners.base import Batch, OnPolicyLearner, agent_mean, rollout_batch
 from seps.learners.rollout import RolloutStorage
 from seps.nn.actor_critic import GroupedActorCritic
 from seps.registry import LEARNERS
@@ -24,25 +26,16 @@ class A2C(OnPolicyLearner):
     def n_steps(self) -> int:
         return self.n_step_return
 
-    def update(
-        self,
-        policy: GroupedActorCritic,
-        optimizer: torch.optim.Optimizer,
-        storage: RolloutStorage,
-        next_value: Tensor,
-        generator: torch.Generator,
-    ) -> dict[str, float]:
-        returns = storage.n_step_returns(next_value, self.gamma)
-        log_probs, entropy, values = policy.evaluate(storage.obs, storage.action_masks, storage.actions)
+    def batches(self, storage: RolloutStorage, next_value: Tensor, generator: torch.Generator) -> Iterator[Batch]:
+        # The whole rollout is one batch, so there is nothing to shuffle with ``generator``.
+        yield rollout_batch(storage, returns=storage.n_step_returns(next_value, self.gamma))
+
+    def losses(self, policy: GroupedActorCritic, batch: Batch) -> dict[str, Tensor]:
+        log_probs, entropy, values = policy.evaluate(batch["obs"], batch["action_masks"], batch["actions"])
+        returns, active = batch["returns"], batch["active"]
         advantages = (returns - values).detach()
-        active = storage.active
-        policy_loss = -agent_mean(advantages * log_probs, active)
-        value_loss = agent_mean((returns - values).pow(2), active)
-        entropy_term = agent_mean(entropy, active)
-        self.optimise(policy, optimizer, policy_loss + self.value_coef * value_loss - self.entropy_coef * entropy_term)
-        n_agents = storage.n_agents
         return {
-            "policy_loss": policy_loss.item() / n_agents,
-            "value_loss": value_loss.item() / n_agents,
-            "entropy": entropy_term.item() / n_agents,
+            "policy_loss": -agent_mean(advantages * log_probs, active),
+            "value_loss": agent_mean((returns - values).pow(2), active),
+            "entropy": agent_mean(entropy, active),
         }

@@ -1,13 +1,16 @@
 """What every on-policy learner shares: its settings and its place in the training loop.
 
 The loop itself (rollouts, evaluation, logging, checkpoints) lives in :mod:`seps.trainer`
-and is the same for every learner; a learner only says how long a rollout is and how a
-full rollout becomes one parameter update.
+and is the same for every learner. A learner says how long a rollout is (:attr:`n_steps`),
+which batches a full rollout is cut into (:meth:`batches`) and what the losses on one batch
+are (:meth:`losses`); :meth:`update` takes one clipped gradient step per batch.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Any
 
 import attrs
 import torch
@@ -17,8 +20,15 @@ from torch import Tensor
 from seps.learners.rollout import RolloutStorage
 from seps.nn.actor_critic import GroupedActorCritic
 
-_positive = v.gt(0)
-_probability = [v.gt(0), v.le(1)]
+Batch = dict[str, Tensor]
+"""Named tensors of one (mini)batch; agents are the axis before any feature axis, as in the rollout."""
+
+LOSS_TERMS = ("policy_loss", "value_loss", "entropy")
+"""What :meth:`OnPolicyLearner.losses` must return (other entries are reported as diagnostics)."""
+
+# ``Any``: attrs types ``v.gt(0)`` by its int bound, which mypy will not accept on a float field.
+_positive: Any = v.gt(0)
+_probability: Any = [v.gt(0), v.le(1)]
 
 
 @attrs.frozen(kw_only=True)
@@ -43,10 +53,17 @@ class OnPolicyLearner(ABC):
     def n_steps(self) -> int:
         """Steps per env copy in one rollout."""
 
+    @abstractmethod
+    def batches(self, storage: RolloutStorage, next_value: Tensor, generator: torch.Generator) -> Iterator[Batch]:
+        """The batches one full rollout is learned from, in order; ``next_value`` (E, N) bootstraps the last step."""
+
+    @abstractmethod
+    def losses(self, policy: GroupedActorCritic, batch: Batch) -> dict[str, Tensor]:
+        """The :data:`LOSS_TERMS` of one batch, each an :func:`agent_mean`, plus optional detached diagnostics."""
+
     def make_optimizer(self, policy: GroupedActorCritic) -> torch.optim.Optimizer:
         return torch.optim.Adam(policy.parameters(), lr=self.lr, eps=self.adam_eps)
 
-    @abstractmethod
     def update(
         self,
         policy: GroupedActorCritic,
@@ -55,7 +72,29 @@ class OnPolicyLearner(ABC):
         next_value: Tensor,
         generator: torch.Generator,
     ) -> dict[str, float]:
-        """Turn a full rollout into parameter updates; return loss metrics."""
+        """One gradient step per batch of the rollout; return each metric averaged over the steps."""
+        totals: dict[str, float] = {}
+        n_batches = 0
+        for batch in self.batches(storage, next_value, generator):
+            for name, value in self.gradient_step(policy, optimizer, self.losses(policy, batch)).items():
+                totals[name] = totals.get(name, 0.0) + value
+            n_batches += 1
+        return {name: total / n_batches for name, total in totals.items()}
+
+    def gradient_step(
+        self, policy: GroupedActorCritic, optimizer: torch.optim.Optimizer, losses: dict[str, Tensor]
+    ) -> dict[str, float]:
+        """Step on ``policy_loss + value_coef * value_loss - entropy_coef * entropy``; return the metrics.
+
+        The loss terms are sums over agents (:func:`agent_mean`); the metrics divide them by the
+        number of agents, so they read as one agent's loss whatever N is.
+        """
+        policy_loss, value_loss, entropy = (losses[name] for name in LOSS_TERMS)
+        self.optimise(policy, optimizer, policy_loss + self.value_coef * value_loss - self.entropy_coef * entropy)
+        n_agents = policy.n_agents
+        metrics = {name: losses[name].item() / n_agents for name in LOSS_TERMS}
+        metrics.update({name: value.item() for name, value in losses.items() if name not in LOSS_TERMS})
+        return metrics
 
     def optimise(self, policy: GroupedActorCritic, optimizer: torch.optim.Optimizer, loss: Tensor) -> None:
         """One gradient step with global-norm clipping."""
@@ -63,6 +102,12 @@ class OnPolicyLearner(ABC):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(policy.parameters(), self.max_grad_norm)
         optimizer.step()
+
+
+def rollout_batch(storage: RolloutStorage, **targets: Tensor) -> Batch:
+    """The rollout's observations, masks, actions, old log-probs and values and ``active``, with ``targets`` added."""
+    fields = ("obs", "action_masks", "actions", "log_probs", "values", "active")
+    return {**{name: getattr(storage, name) for name in fields}, **targets}
 
 
 def agent_mean(values: Tensor, active: Tensor) -> Tensor:
@@ -75,3 +120,9 @@ def agent_mean(values: Tensor, active: Tensor) -> Tensor:
     per_agent = (values * weights).reshape(-1, values.shape[-1]).sum(0)
     counts = weights.reshape(-1, values.shape[-1]).sum(0).clamp(min=1.0)
     return (per_agent / counts).sum()
+
+
+def pooled_mean(values: Tensor, active: Tensor) -> Tensor:
+    """Mean over the active entries of all agents together (0 when none is active)."""
+    weights = active.to(values.dtype)
+    return (values * weights).sum() / weights.sum().clamp(min=1.0)

@@ -6,6 +6,8 @@ every problem raises one :class:`~seps.errors.EnvError` whose message names the 
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from gymnasium import spaces
 
@@ -24,14 +26,16 @@ def _check_spaces(env: MultiAgentEnv) -> None:
         raise _fail(env, f"num_envs must be an int >= 1, got {env.num_envs!r}")
     if len(env.action_spaces) == 0 or len(env.observation_spaces) != len(env.action_spaces):
         raise _fail(env, "observation_spaces and action_spaces must have one (and the same number of) entry per agent")
-    for index, (obs_space, act_space) in enumerate(zip(env.observation_spaces, env.action_spaces)):
+    for index, (obs_space, act_space) in enumerate(zip(env.observation_spaces, env.action_spaces, strict=True)):
         if not isinstance(obs_space, spaces.Box):
             raise _fail(env, f"agent {index}'s observation space must be a gymnasium Box, got {obs_space}")
         if not isinstance(act_space, spaces.Discrete) or act_space.n < 1:
             raise _fail(env, f"agent {index}'s action space must be Discrete with n >= 1, got {act_space}")
     types = np.asarray(env.agent_types)
     if types.shape != (env.n_agents,) or not np.issubdtype(types.dtype, np.integer):
-        raise _fail(env, f"agent_types must be an int array of shape ({env.n_agents},), got {types.dtype} {types.shape}")
+        raise _fail(
+            env, f"agent_types must be an int array of shape ({env.n_agents},), got {types.dtype} {types.shape}"
+        )
 
 
 def _check_result(env: MultiAgentEnv, result: StepResult, where: str) -> None:
@@ -91,7 +95,7 @@ def _rollout(env: MultiAgentEnv, seed: int, n_steps: int) -> list[StepResult]:
 
 def _check_episode_logic(env: MultiAgentEnv, results: list[StepResult]) -> None:
     """Agents that left do not come back within an episode; ended copies restart with everyone active."""
-    for step, (before, after) in enumerate(zip(results[1:-1], results[2:])):
+    for step, (before, after) in enumerate(itertools.pairwise(results[1:])):
         done = before.terminated | before.truncated | ~before.active
         ended = done.all(axis=1)
         if not after.active[ended].all():
@@ -115,7 +119,7 @@ def check_env_adapter(env: MultiAgentEnv, *, n_steps: int = 20, seed: int = 0) -
     _check_spaces(env)
     first = _rollout(env, seed, n_steps)
     second = _rollout(env, seed, n_steps)
-    for step, (a, b) in enumerate(zip(first, second)):
+    for step, (a, b) in enumerate(zip(first, second, strict=True)):
         for field in ("obs", "rewards", "action_mask", "terminated", "truncated"):
             if not np.array_equal(getattr(a, field), getattr(b, field)):
                 where = "reset" if step == 0 else f"step {step - 1}"
