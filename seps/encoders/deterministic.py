@@ -11,7 +11,7 @@ import attrs
 import torch
 from torch import nn
 
-from seps.encoders.base import AgentLatent, IdentityEncoder
+from seps.encoders.base import AgentLatent, IdentityEncoder, positive_int
 from seps.registry import ENCODERS
 
 
@@ -36,6 +36,9 @@ class DeterministicEncoder(IdentityEncoder):
     """The encoder-decoder without sampling or KL: each agent's code is a free parameter."""
 
     name = "deterministic"
+
+    updates: int = attrs.field(default=6000, validator=positive_int)
+    """Number of gradient steps (fewer than ``vae``: without the KL pull, longer runs let codes overfit)."""
 
     def make_latent(self, n_agents: int) -> AgentLatent:
         return TableAgentLatent(n_agents, self.latent_dim)

@@ -1,0 +1,23 @@
+"""``seps report SWEEP_DIR``: tables and plots of a sweep, as Markdown with PNGs."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from seps.report import write_report
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser("report", help="write report.md (tables + PNG plots) for a sweep directory")
+    parser.add_argument("sweep_dir", metavar="SWEEP_DIR")
+    parser.add_argument("--out", default=None, help="report file (default SWEEP_DIR/report.md; plots go next to it)")
+    parser.add_argument("--no-plots", action="store_true", help="tables only (no matplotlib needed)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    path = write_report(args.sweep_dir, args.out, plots=not args.no_plots)
+    plots = sorted((path.parent / "plots").glob("*.png")) if not args.no_plots else []
+    print(f"wrote {path}" + (f" and {len(plots)} plots in {path.parent / 'plots'}" if plots else ""))
+    return 0

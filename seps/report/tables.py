@@ -1,0 +1,94 @@
+"""The report's Markdown tables: maximum evaluation return (paper Table 2) and partition quality."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from seps.report.results import CellRecord, env_label, mean_std, method_label, partitioner_label, varying
+
+
+def _markdown(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _ordered(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def return_table(records: list[CellRecord]) -> str | None:
+    """Max evaluation return, mean ± std over seeds, per method x env; bold: best mean and those within its std."""
+    train = [r for r in records if r.cell.mode == "train" and r.done]
+    if not train:
+        return None
+    shown = varying(r.cell for r in train)
+    methods = _ordered([method_label(r.cell, shown) for r in train])
+    envs = _ordered([env_label(r.cell) for r in train])
+    values: dict[tuple[str, str], list[float]] = {}
+    for record in train:
+        key = (method_label(record.cell, shown), env_label(record.cell))
+        values.setdefault(key, []).append(float(record.summary["max_eval_return"]))  # type: ignore[index]
+    stats = {key: mean_std(v) for key, v in values.items()}
+    rows = [[method] for method in methods]
+    for env in envs:
+        present = [(m, stats[(m, env)]) for m in methods if (m, env) in stats]
+        best_mean, best_std = max((s for _, s in present), key=lambda s: s[0])
+        for row, method in zip(rows, methods, strict=True):
+            if (method, env) not in stats:
+                row.append("—")
+                continue
+            mean, std = stats[(method, env)]
+            text = f"{mean:.2f} ± {std:.2f} (n={len(values[(method, env)])})"
+            row.append(f"**{text}**" if mean >= best_mean - best_std else text)
+    return _markdown(["method", *envs], rows)
+
+
+def partition_table(records: list[CellRecord]) -> str | None:
+    """ARI against the true types (mean ± std over seeds) and the chosen K, per partitioner x env."""
+    rows_by_key: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    partitioned = [r for r in records if r.done and r.cell.partitioner is not None]
+    shown = varying(r.cell for r in partitioned)
+    true_k: dict[str, int] = {}
+    for record in partitioned:
+        partition = record.partition()
+        if partition is None or "ari" not in partition:
+            continue
+        env = env_label(record.cell)
+        true_k[env] = len(set(partition.get("agent_types", [])))
+        key = (partitioner_label(record.cell, shown), env)
+        rows_by_key.setdefault(key, []).append((int(partition["k"]), float(partition["ari"])))
+    if not rows_by_key:
+        return None
+    labels = _ordered([key[0] for key in rows_by_key])
+    envs = _ordered([key[1] for key in rows_by_key])
+    best = {env: max(np.mean([a for _, a in v]) for (lab, e), v in rows_by_key.items() if e == env) for env in envs}
+    rows = []
+    for label in labels:
+        row = [label]
+        for env in envs:
+            entries = rows_by_key.get((label, env))
+            if not entries:
+                row.append("—")
+                continue
+            ks = Counter(k for k, _ in entries)
+            mean, std = mean_std([a for _, a in entries])
+            k_text = (
+                f"K={next(iter(ks))}"
+                if len(ks) == 1
+                else "K=" + ", ".join(f"{k} in {n}" for k, n in sorted(ks.items()))
+            )
+            perfect = sum(a > 1 - 1e-9 for _, a in entries)
+            text = f"{mean:.2f} ± {std:.2f} · {k_text} · {perfect}/{len(entries)} exact"
+            row.append(f"**{text}**" if mean >= best[env] - 1e-9 else text)
+        rows.append(row)
+    header = [f"{env} (true K {true_k[env]})" for env in envs]
+    return _markdown(["partitioner", *header], rows)
+
+
+def status_table(records: list[CellRecord]) -> str | None:
+    """Cells that failed or have not finished, with their one-line error."""
+    rows = [[f"`{r.name}`", "failed" if r.error else "unfinished", r.error or ""] for r in records if not r.done]
+    return _markdown(["cell", "status", "error"], rows) if rows else None

@@ -1,0 +1,112 @@
+"""Sweep reports: the return table (paper Table 2 style), partition quality, and the PNG plots."""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seps.errors import ConfigError
+from seps.report import load_records, write_report
+from seps.report.results import CellRecord
+from seps.report.tables import return_table
+from seps.sweep import Cell, Component, run_sweep
+
+TINY = {
+    "total_steps": 400,
+    "eval_interval": 200,
+    "num_envs": 4,
+    "hidden_sizes": [16, 16],
+    "eval_episodes": 2,
+    "collect": {"steps": 40, "num_envs": 2},
+}
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def train_sweep(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "sweep"
+    spec = {
+        "methods": ["nops", "fups", "seps"],
+        "envs": ["bps:1-1"],
+        "seeds": [0, 1],
+        "encoders": [{"name": "vae", "updates": 60, "batch_size": 64}],
+        "partitioners": [{"name": "kmeans", "k": 2}, {"name": "fixed", "k": 1}],
+        "config": TINY,
+        "out": str(out),
+    }
+    assert run_sweep(spec, workers=0).ok
+    return out
+
+
+def table_rows(text: str, heading: str) -> dict[str, list[str]]:
+    section = text.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")][1:]  # without the header
+    return {cells[0]: cells[1:] for cells in ([c.strip() for c in row.strip("|").split("|")] for row in rows)}
+
+
+def test_report_has_the_return_table_with_mean_and_std_over_seeds(train_sweep):
+    text = write_report(train_sweep).read_text()
+    rows = table_rows(text, "Maximum evaluation return")
+    assert set(rows) == {"NoPS", "FuPS", "SePS (kmeans(k=2))", "SePS (fixed(k=1))"}
+    _, records = load_records(train_sweep)
+    for label, method in (("NoPS", "nops"), ("FuPS", "fups")):
+        values = [r.summary["max_eval_return"] for r in records if r.cell.method == method]
+        expected = f"{np.mean(values):.2f} ± {np.std(values):.2f} (n=2)"
+        assert rows[label][0].strip("*") == expected
+
+
+def test_report_partition_table_and_all_plots(train_sweep):
+    text = write_report(train_sweep).read_text()
+    rows = table_rows(text, "Partition quality")
+    assert rows["kmeans(k=2)"] == ["**1.00 ± 0.00 · K=2 · 2/2 exact**"]  # two agents of two types
+    assert rows["fixed(k=1)"][0].startswith("0.00 ± 0.00 · K=1 · 0/2 exact")
+    assert "(true K 2)" in text
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert {Path(i).name for i in images} == {"curves_bps_1-1.png", "returns_by_k.png", "embeddings_bps_1-1.png"}
+    for image in images:
+        data = (train_sweep / image).read_bytes()
+        assert data.startswith(PNG_MAGIC) and len(data) > 10_000
+
+
+def record(method: str, seed: int, value: float, env: str = "bps-1") -> CellRecord:
+    cell = Cell(mode="train", method=method, env=Component(name=env), seed=seed, learner=Component(name="a2c"))
+    return CellRecord(cell=cell, directory=Path("/nonexistent"), summary={"max_eval_return": value}, error=None)
+
+
+def test_bold_marks_the_best_mean_and_those_within_one_std_of_it():
+    records = [record("nops", s, v) for s, v in enumerate((-10.0, -20.0))]  # -15 ± 5: best
+    records += [record("fups", s, v) for s, v in enumerate((-19.0, -19.0))]  # -19 < -15 - 5? no: within
+    records += [record("fups_id", s, v) for s, v in enumerate((-21.0, -21.0))]  # -21: outside
+    rows = table_rows("## T\n" + return_table(records), "T")
+    assert rows["NoPS"] == ["**-15.00 ± 5.00 (n=2)**"]
+    assert rows["FuPS"] == ["**-19.00 ± 0.00 (n=2)**"]
+    assert rows["FuPS+id"] == ["-21.00 ± 0.00 (n=2)"]
+
+
+def test_partition_sweep_report_and_unfinished_cells(tmp_path):
+    spec = {
+        "mode": "partition",
+        "envs": ["bps:2-2"],
+        "seeds": [0, 1],
+        "encoders": [{"name": "vae", "updates": 60, "batch_size": 64}],
+        "partitioners": [{"name": "kmeans", "k": 2}, "tests.test_sweep:FailOnSeedOne"],
+        "config": {"collect": {"steps": 40, "num_envs": 2}},
+        "out": str(tmp_path / "sweep"),
+    }
+    run_sweep(spec, workers=0)
+    text = write_report(tmp_path / "sweep", plots=False).read_text()
+    assert "Maximum evaluation return" not in text and "3 of 4 cells finished" in text
+    rows = table_rows(text, "Partition quality")
+    _, records = load_records(tmp_path / "sweep")
+    aris = [json.loads((r.directory / "done.json").read_text())["ari"] for r in records if "kmeans-k2" in r.name]
+    assert rows["kmeans(k=2)"][0].strip("*").startswith(f"{np.mean(aris):.2f} ± {np.std(aris):.2f} · K=2")
+    assert rows["FailOnSeedOne"][0].strip("*") == "0.00 ± 0.00 · K=1 · 0/1 exact"
+    unfinished = table_rows(text, "Unfinished cells")
+    assert list(unfinished.values()) == [["failed", "RuntimeError: planted failure for seed 1"]]
+
+
+def test_report_of_a_directory_that_is_not_a_sweep_is_a_one_line_error(tmp_path):
+    with pytest.raises(ConfigError, match="is not a sweep directory"):
+        write_report(tmp_path)
