@@ -18,6 +18,8 @@ METRIC_COLUMNS = (
     "policy_loss",
     "value_loss",
     "entropy",
+    "approx_kl",
+    "clip_fraction",
     "steps_per_second",
 )
 

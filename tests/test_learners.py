@@ -18,7 +18,7 @@ from seps.learners.ppo import PPO
 from seps.learners.rollout import RolloutStorage
 from seps.nn.actor_critic import ActorCriticConfig, GroupedActorCritic
 from seps.registry import LEARNERS, resolve
-from tests.test_training import SMALL, final_policy, param_hash
+from tests.helpers import SMALL, final_policy, param_hash
 
 load_builtins()
 

@@ -1,6 +1,8 @@
-"""Sharing modes, A2C learning, determinism and checkpoints, on small BPS tasks."""
+"""Sharing modes, checkpoints after SIGKILL, evaluation and bad input, on small BPS tasks.
 
-import hashlib
+Learning, determinism and resume tests for every learner are in tests/test_learners.py.
+"""
+
 import json
 import os
 import signal
@@ -17,20 +19,7 @@ from seps import build, resume
 from seps.checkpoint import latest_checkpoint, load_checkpoint
 from seps.errors import CheckpointError, SepsError
 from seps.registry import METHODS
-
-SMALL = {"env": "bps:2-2", "num_envs": 4, "eval_episodes": 4, "hidden_sizes": (16, 16)}
-
-
-def param_hash(state: dict) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(state):
-        digest.update(name.encode())
-        digest.update(state[name].detach().cpu().numpy().tobytes())
-    return digest.hexdigest()
-
-
-def final_policy(run_dir: Path) -> dict:
-    return load_checkpoint(latest_checkpoint(run_dir))["policy"]
+from tests.helpers import SMALL, final_policy, param_hash
 
 
 @pytest.mark.parametrize("method", METHODS.list())
@@ -47,43 +36,6 @@ def test_build_with_each_method_routes_agents_to_the_right_groups(method, tmp_pa
     saved = json.loads((result.run_dir / "partition.json").read_text())
     assert saved["labels"] == expected and saved["append_agent_ids"] == (method == "fups_id")
     assert (result.run_dir / "metrics.csv").read_text().count(",eval,") == 2  # at step 0 and at the end
-
-
-def test_a2c_learns_a_planted_two_type_task(tmp_path):
-    # Two agents of two colours; a larger learning rate than the paper's keeps the test to seconds.
-    result = build(
-        "nops",
-        env="bps:1-1",
-        num_envs=8,
-        eval_episodes=16,
-        hidden_sizes=(32, 32),
-        seed=0,
-        total_steps=30_000,
-        eval_interval=5_000,
-        run_root=str(tmp_path),
-        learner_options={"lr": 1e-3},
-    ).run()
-    first, best = result.evaluations[0][1], result.max_eval_return
-    # The untrained policy scores about -180; walking to the own landmark cuts the distance penalty by > 40 %.
-    assert best > 0.6 * first, result.evaluations
-
-
-def test_same_seed_gives_the_same_parameters_and_another_seed_does_not(tmp_path):
-    hashes = []
-    for seed in (3, 3, 4):
-        result = build("fups", seed=seed, total_steps=800, eval_interval=800, run_root=str(tmp_path), **SMALL).run()
-        hashes.append(param_hash(final_policy(result.run_dir)))
-    assert hashes[0] == hashes[1] != hashes[2]
-
-
-def test_resume_continues_to_the_same_parameters(tmp_path):
-    common = dict(seed=1, eval_interval=400, checkpoint_interval=400, **SMALL)
-    straight = build("nops", total_steps=1200, run_root=str(tmp_path / "a"), **common).run()
-    partial = build("nops", total_steps=800, run_root=str(tmp_path / "b"), **common).run()
-    resumed = resume(partial.run_dir, total_steps=1200).run()
-    assert resumed.env_steps == 1200
-    assert param_hash(final_policy(resumed.run_dir)) == param_hash(final_policy(straight.run_dir))
-    assert [row[:2] for row in resumed.evaluations] == [row[:2] for row in straight.evaluations]
 
 
 def test_a_run_killed_with_sigkill_resumes_to_the_same_parameters(tmp_path):
