@@ -54,7 +54,7 @@ def evaluate(
     with torch.no_grad():
         while np.isnan(returns[:episodes]).any():
             mask = torch.tensor(result.action_mask, device=mask_device)
-            actions, *_ = policy.act(prepare(result.obs), mask, greedy=greedy, generator=generator)
+            actions, _ = policy.sample(prepare(result.obs), mask, greedy=greedy, generator=generator)
             result = env.step(actions.cpu().numpy())
             ended, totals = tracker.add(result)
             first_time = ended & np.isnan(returns)

@@ -221,6 +221,11 @@ class Experiment:
         if plan.pretraining is not None:
             summary["ari"] = plan.pretraining.ari
             summary["seconds"] = plan.pretraining.seconds
+            np.savez(
+                run_dir / "embeddings.npz",
+                means=plan.pretraining.embeddings.means,
+                agent_types=plan.pretraining.agent_types,
+            )
         (run_dir / "partition.json").write_text(json.dumps(summary, indent=2))
         return plan
 

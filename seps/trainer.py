@@ -85,6 +85,7 @@ class Trainer:
         self.storage = RolloutStorage(
             learner.n_steps, env.num_envs, env.n_agents, policy.obs_dim, policy.n_actions, device=device
         )
+        self._no_values = torch.zeros(env.num_envs, env.n_agents, device=device)
         self.generator = torch.Generator(device=device)
         self.generator.manual_seed(settings.seed)
         self.tracker = EpisodeTracker(env.num_envs, env.n_agents, env.team_reward)
@@ -147,7 +148,11 @@ class Trainer:
             for _ in range(self.learner.n_steps):
                 obs = self.prepare(self.current.obs)
                 mask = torch.tensor(self.current.action_mask, device=self.device)
-                actions, log_probs, values, _ = self.policy.act(obs, mask, generator=self.generator)
+                if self.learner.uses_rollout_values:
+                    actions, log_probs, values, _ = self.policy.act(obs, mask, generator=self.generator)
+                else:  # the critic would only fill a buffer nobody reads (see OnPolicyLearner)
+                    actions, log_probs = self.policy.sample(obs, mask, generator=self.generator)
+                    values = self._no_values
                 result = self.env.step(actions.cpu().numpy())
                 truncation_values = self._value(result.final_obs) if result.truncated.any() else None
                 self.storage.insert(

@@ -1,4 +1,4 @@
-"""The ``seps`` command line: ``seps list``, ``seps partition``, ``seps train``, ``seps evaluate``."""
+"""The ``seps`` command line: list, partition, train, evaluate, sweep and report."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from seps.cli import evaluate_command, list_command, partition_command, train_command
+from seps.cli import evaluate_command, list_command, partition_command, report_command, sweep_command, train_command
 from seps.errors import SepsError
 
-COMMANDS = (list_command, partition_command, train_command, evaluate_command)
+COMMANDS = (list_command, partition_command, train_command, evaluate_command, sweep_command, report_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

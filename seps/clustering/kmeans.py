@@ -16,9 +16,11 @@ Known limitation of Davies–Bouldin: a one-agent group has zero scatter, which 
 index, so with types of only two agents ``kmeans_db`` tends to split pairs (five planted
 pairs: K = 9 in 20 of 20 seeds, while ``kmeans_silhouette`` and ``hdbscan`` found K = 5).
 That errs on the cheap side (more groups), but prefer the silhouette for such envs.
-``kmeans_db`` therefore takes the *smallest* K whose index is within ``tolerance`` (5 %) of
-the lowest: on lbf-12ag-3lvl the index was 0.1437 at the true K = 3 and 0.1405 at K = 10
-(mostly singletons). ``tolerance=0`` gives the plain argmin.
+``kmeans_db`` therefore (a) tries K only up to max(2, N // 2), so groups average at least
+two agents (on crware-1, N = 4, K = 3 beat the true K = 2; on lbf-12ag-3lvl the index was
+0.1437 at the true K = 3 and 0.1405 at K = 10, mostly singletons), and (b) takes the
+*smallest* K whose index is within ``tolerance`` (5 %) of the lowest. ``tolerance=0`` gives
+the plain argmin over that range.
 
 Every k-means run is scikit-learn's ``KMeans`` with ``n_init`` restarts and
 ``random_state=seed``, so results are reproducible. Embeddings are clustered as given
@@ -112,6 +114,10 @@ class _KSelectingKMeans:
         """The selection index of one clustering (2 <= K <= N-1)."""
         raise NotImplementedError
 
+    def k_cap(self, n_agents: int) -> int:
+        """Largest K tried for ``n_agents`` agents (further capped at N-1 and the distinct embeddings)."""
+        return self.k_max
+
     def fit(self, embeddings: Embeddings | np.ndarray, seed: int = 0) -> Partition:
         """Choose K and cluster; see the module docstring for the rule."""
         means = as_means(embeddings)
@@ -120,7 +126,8 @@ class _KSelectingKMeans:
             return Partition(labels=trivial, method=self.name)
         distinct = n_distinct(means)
         candidates = {
-            k: kmeans_labels(means, k, seed, self.n_init) for k in candidate_ks(len(means), self.k_max, distinct)
+            k: kmeans_labels(means, k, seed, self.n_init)
+            for k in candidate_ks(len(means), self.k_cap(len(means)), distinct)
         }
         scores = {k: self.score(means, labels) for k, labels in candidates.items()}
         sign = -1.0 if self.higher_is_better else 1.0
@@ -144,6 +151,10 @@ class KMeansDaviesBouldin(_KSelectingKMeans):
 
     name: ClassVar[str] = "kmeans_db"
     higher_is_better: ClassVar[bool] = False
+
+    def k_cap(self, n_agents: int) -> int:
+        # Above N/2 groups most groups are singletons, whose zero scatter Davies-Bouldin rewards.
+        return min(self.k_max, max(2, n_agents // 2))
 
     def score(self, means: np.ndarray, labels: np.ndarray) -> float:
         from sklearn.metrics import davies_bouldin_score

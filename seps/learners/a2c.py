@@ -22,6 +22,9 @@ class A2C(OnPolicyLearner):
     n_step_return: int = attrs.field(default=5, validator=attrs.validators.gt(0))
     """Rollout length per copy; returns bootstrap after at most this many steps (paper: 5)."""
 
+    # The losses use fresh values from ``policy.evaluate``; the rollout's are not needed.
+    uses_rollout_values = False
+
     @property
     def n_steps(self) -> int:
         return self.n_step_return

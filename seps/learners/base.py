@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import torch
@@ -47,6 +47,13 @@ class OnPolicyLearner(ABC):
     """Weight of the value loss."""
     max_grad_norm: float = attrs.field(default=0.5, validator=_positive)
     """Gradients are clipped to this global norm."""
+    fused_adam: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    """Use torch's fused Adam kernel: ~3x faster steps with many parameters (NoPS, N >= 200); differs in the last bit."""
+
+    uses_rollout_values: ClassVar[bool] = True
+    """Whether :meth:`losses` reads the critic's values recorded during the rollout (``batch["values"]``).
+    When False the trainer skips the critic while acting and records zeros there (A2C: its targets come
+    from rewards and bootstrap values only, so this saves a critic forward per step and changes nothing)."""
 
     @property
     @abstractmethod
@@ -62,7 +69,9 @@ class OnPolicyLearner(ABC):
         """The :data:`LOSS_TERMS` of one batch, each an :func:`agent_mean`, plus optional detached diagnostics."""
 
     def make_optimizer(self, policy: GroupedActorCritic) -> torch.optim.Optimizer:
-        return torch.optim.Adam(policy.parameters(), lr=self.lr, eps=self.adam_eps)
+        # fused=None (not False) keeps torch's default choice of kernel, and so the default's exact numbers.
+        fused = True if self.fused_adam else None
+        return torch.optim.Adam(policy.parameters(), lr=self.lr, eps=self.adam_eps, fused=fused)
 
     def update(
         self,

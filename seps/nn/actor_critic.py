@@ -148,7 +148,26 @@ class GroupedActorCritic(nn.Module):
 
         Returns actions int64 (..., N), their log-probs, values and policy entropies (..., N).
         """
-        logits, values = self(obs, action_mask)
+        actions, log_probs, log_probs_all = self._choose(obs, action_mask, greedy, generator)
+        return actions, log_probs, self.value(obs), _entropy(log_probs_all)
+
+    def sample(
+        self,
+        obs: Tensor,
+        action_mask: Tensor | None = None,
+        greedy: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """The actions and log-probs of :meth:`act` without running the critic (the same draws from ``generator``)."""
+        actions, log_probs, _ = self._choose(obs, action_mask, greedy, generator)
+        return actions, log_probs
+
+    def _choose(
+        self, obs: Tensor, action_mask: Tensor | None, greedy: bool, generator: torch.Generator | None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Actions (..., N), their log-probs (..., N) and the log-probs of every action (..., N, A)."""
+        self._check_obs(obs)
+        logits = self._masked_logits(self.actor(obs, self.routing()), action_mask)
         log_probs_all = torch.log_softmax(logits, dim=-1)
         if greedy:
             actions = logits.argmax(dim=-1)
@@ -156,7 +175,7 @@ class GroupedActorCritic(nn.Module):
             flat = log_probs_all.exp().reshape(-1, self.n_actions)
             actions = torch.multinomial(flat, 1, generator=generator).reshape(logits.shape[:-1])
         log_probs = log_probs_all.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
-        return actions, log_probs, values, _entropy(log_probs_all)
+        return actions, log_probs, log_probs_all
 
     def evaluate(self, obs: Tensor, action_mask: Tensor | None, actions: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Log-probs of ``actions`` (..., N), policy entropies (..., N) and values (..., N), with gradients."""

@@ -18,6 +18,7 @@ backward scatter-adds N full matrices.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -266,9 +267,17 @@ class GroupedMLP(nn.Module):
         return h if routing is None else routing.from_slots(h, x.shape[:-2])
 
 
+_IN_PLACE: dict[str, Callable[[], nn.Module]] = {"relu": functools.partial(nn.ReLU, inplace=True)}
+"""In-place versions of named activations. Every activation in :class:`GroupedMLP` reads a fresh
+layer output that nothing else holds, so overwriting it is safe; ReLU's gradient is the same read
+from its output, so the numbers are unchanged, and one allocation and pass over memory per layer is
+saved (~6% of a NoPS training step, docs/performance.md). ELU is left out: its in-place backward
+computes the gradient from the output by a different formula, which changes the last bits."""
+
+
 def _activation_factory(activation: str | Callable[[], nn.Module]) -> Callable[[], nn.Module]:
     if not isinstance(activation, str):
         return activation
     if activation not in ACTIVATIONS:
         raise ConfigError(f"unknown activation {activation!r}; use one of {', '.join(sorted(ACTIVATIONS))}")
-    return ACTIVATIONS[activation]
+    return _IN_PLACE.get(activation, ACTIVATIONS[activation])

@@ -13,7 +13,6 @@ from seps.registry import PARTITIONERS, resolve
 from seps.sweep.cache import CachedEmbeddings, EmbeddingCache, write_json_atomic
 from seps.sweep.grid import Cell
 from seps.sweep.markers import CELL, Outcome, cell_dir, cell_lock, clear_failure, is_done, mark_done, mark_failed
-from seps.sweep.train_cell import save_embeddings
 
 
 def run_partition_group(cells: list[Cell], sweep_dir: Path, cache: EmbeddingCache) -> list[Outcome]:
@@ -53,7 +52,7 @@ def _fit_one(cell: Cell, directory: Path, cached: CachedEmbeddings) -> Outcome:
         summary = json.loads(partition.to_json())
         summary.update(ari=ari, agent_types=np.asarray(cached.agent_types).tolist())
         (directory / "partition.json").write_text(json.dumps(summary, indent=2))
-        save_embeddings(directory, cached.embeddings.means, cached.agent_types)
+        np.savez(directory / "embeddings.npz", means=cached.embeddings.means, agent_types=cached.agent_types)
         mark_done(
             directory,
             {

@@ -7,11 +7,8 @@ import logging
 import time
 from pathlib import Path
 
-import numpy as np
-
 from seps.config import to_plain
 from seps.experiment import COMPONENT_REGISTRIES, Experiment, resume
-from seps.methods import SharingPlan
 from seps.sweep.cache import write_json_atomic
 from seps.sweep.grid import Cell
 from seps.sweep.markers import (
@@ -26,23 +23,6 @@ from seps.sweep.markers import (
 )
 
 logger = logging.getLogger(__name__)
-
-EMBEDDINGS = "embeddings.npz"
-
-
-class _SweepExperiment(Experiment):
-    """An experiment that also keeps the agent embeddings of its partition, for the report's projection plot."""
-
-    def _make_plan(self, run_dir: Path) -> SharingPlan:
-        plan = super()._make_plan(run_dir)
-        if plan.pretraining is not None and not (run_dir / EMBEDDINGS).exists():
-            save_embeddings(run_dir, plan.pretraining.embeddings.means, plan.pretraining.agent_types)
-        return plan
-
-
-def save_embeddings(directory: Path, means: np.ndarray, agent_types: np.ndarray) -> None:
-    """Write ``embeddings.npz`` (encoder means and true types of the agents) into a cell directory."""
-    np.savez(directory / EMBEDDINGS, means=means, agent_types=np.asarray(agent_types))
 
 
 def run_train_cell(cell: Cell, directory: Path) -> Outcome:
@@ -61,7 +41,7 @@ def run_train_cell(cell: Cell, directory: Path) -> Outcome:
                 write_json_atomic(directory / CELL, {"name": cell.name, **cell.to_plain()})
                 config = cell.experiment_config(run_root=str(directory.parent))
                 (directory / "config.json").write_text(json.dumps(to_plain(config, COMPONENT_REGISTRIES), indent=2))
-                experiment = _SweepExperiment(config, run_dir=directory)
+                experiment = Experiment(config, run_dir=directory)
             result = experiment.run()
         except Exception as error:  # one failing cell must not stop the sweep; the error is recorded
             return mark_failed(directory, cell.name, error, time.perf_counter() - start)
