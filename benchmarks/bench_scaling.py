@@ -33,6 +33,8 @@ import time  # noqa: E402
 import torch  # noqa: E402
 from training_harness import make_trainer, train_cycle  # noqa: E402
 
+from seps.trainer import Trainer  # noqa: E402
+
 DEFAULT_MODES = ("fups", "fups_id", "seps", "nops", "looped-seps", "looped-nops", "paper-seps", "paper-nops")
 
 
@@ -41,11 +43,11 @@ def _parse_mode(spec: str) -> tuple[str, int]:
     return mode, int(n_agents)
 
 
-def time_modes(
-    modes: list[str], n_agents: int, args: argparse.Namespace
-) -> dict[str, dict[str, float | str]]:
+def time_modes(modes: list[str], n_agents: int, args: argparse.Namespace) -> dict[str, dict[str, float | str]]:
     """Median ms per timestep and median ratio to fups of every mode at ``n_agents`` (or why it was skipped)."""
-    trainers, cycles, results = {}, {}, {}
+    trainers: dict[str, Trainer] = {}
+    cycles: dict[str, int] = {}
+    results: dict[str, dict[str, float | str]] = {}
     for mode in modes:
         if mode.startswith("paper-nops") and n_agents > args.paper_max_agents:
             results[mode] = {"skipped": f"N > --paper-max-agents={args.paper_max_agents}"}
@@ -119,7 +121,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--agents", type=int, nargs="+", default=[15, 30, 100, 200, 1000])
     parser.add_argument(
-        "--modes", nargs="+", default=list(DEFAULT_MODES), help="library modes, looped-<mode>, paper-<mode>, <mode>+fused"
+        "--modes",
+        nargs="+",
+        default=list(DEFAULT_MODES),
+        help="library modes, looped-<mode>, paper-<mode>, <mode>+fused",
     )
     parser.add_argument("--envs", type=int, default=8, help="parallel env copies (paper: 8)")
     parser.add_argument("--repeats", type=int, default=5)
@@ -145,16 +150,16 @@ def main() -> None:
     if args.memory:
         report = {spec: peak_memory(spec, args) for spec in args.memory}
         print(f"{'mode:N':<14} {'parameters':>11} {'baseline MB':>12} {'peak MB':>9}")
-        for spec, row in report.items():
-            print(f"{spec:<14} {row['parameters']:>11,} {row['baseline_mb']:>12.0f} {row['peak_mb']:>9.0f}")
+        for spec, usage in report.items():
+            print(f"{spec:<14} {usage['parameters']:>11,.0f} {usage['baseline_mb']:>12.0f} {usage['peak_mb']:>9.0f}")
         return
 
     print(f"torch {torch.__version__}, {args.threads} thread(s), E={args.envs}, {time.strftime('%Y-%m-%d %H:%M')}")
     print(f"{'N':>5} {'mode':<14} {'ms/step':>9} {'spread':>8} {'x fups':>7}")
     everything: dict[int, dict[str, dict[str, float | str]]] = {}
     for n_agents in args.agents:
-        everything[n_agents] = results = time_modes(args.modes, n_agents, args)
-        for mode, row in results.items():
+        everything[n_agents] = time_modes(args.modes, n_agents, args)
+        for mode, row in everything[n_agents].items():
             if "skipped" in row:
                 print(f"{n_agents:>5} {mode:<14} skipped: {row['skipped']}")
                 continue

@@ -110,8 +110,9 @@ def make_trainer(mode: str, n_agents: int, num_envs: int = 8, seed: int = 0, fus
         naive = LoopedMLP if kind == "looped" else PaperMLP
         probe = prepare(experiment.env.reset(seed).obs)
         expected = policy(probe)
-        policy.actor = naive(policy.actor, policy.assignment)
-        policy.critic = naive(policy.critic, policy.assignment)
+        # nn.Module.__setattr__ swaps the submodule; GroupedActorCritic only calls it as ``mlp(obs, routing)``.
+        policy.actor = naive(policy.actor, policy.assignment)  # type: ignore[assignment]
+        policy.critic = naive(policy.critic, policy.assignment)  # type: ignore[assignment]
         for want, got in zip(expected, policy(probe), strict=True):  # the naive policy computes the same function
             torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
     settings = LoopSettings(

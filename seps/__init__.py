@@ -1,5 +1,6 @@
 """seps: Selective Parameter Sharing for multi-agent reinforcement learning."""
 
+from seps.components import load_builtins
 from seps.experiment import Experiment, RunResult, build, resume
 from seps.pipeline import PartitionResult, partition_agents
 from seps.records import Embeddings, Partition, Transitions
@@ -22,3 +23,5 @@ __all__ = [
     "resume",
 ]
 __version__ = "0.1.0"
+
+load_builtins()  # registers the built-in components (optional heavy packages register lazily)

@@ -48,7 +48,7 @@ class OnPolicyLearner(ABC):
     max_grad_norm: float = attrs.field(default=0.5, validator=_positive)
     """Gradients are clipped to this global norm."""
     fused_adam: bool = attrs.field(default=False, validator=v.instance_of(bool))
-    """Use torch's fused Adam kernel: ~3x faster steps with many parameters (NoPS, N >= 200); differs in the last bit."""
+    """Use torch's fused Adam kernel: ~3x faster steps for many parameters (NoPS, N >= 200); differs in the last bit."""
 
     uses_rollout_values: ClassVar[bool] = True
     """Whether :meth:`losses` reads the critic's values recorded during the rollout (``batch["values"]``).
