@@ -212,6 +212,7 @@ class Experiment:
                 encoder=self.encoder,
                 cluster=self.cluster,
                 collect_config=config.collect,
+                env_options=config.env_options,
             )
         else:
             plan = self.method.plan(config.env, self.env.n_agents, seed=config.seed)

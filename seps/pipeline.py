@@ -48,7 +48,9 @@ def make_env(env: Any, num_envs: int = 1, **options: Any) -> MultiAgentEnv:
         if num_envs != env.num_envs:
             raise ConfigError(f"the env instance has {env.num_envs} copies but {num_envs} were asked for")
         return env
-    built = resolve(ENVS, env, num_envs=num_envs, **options) if isinstance(env, str) else env(num_envs=num_envs)
+    built = (
+        resolve(ENVS, env, num_envs=num_envs, **options) if isinstance(env, str) else env(num_envs=num_envs, **options)
+    )
     if not isinstance(built, MultiAgentEnv):
         raise ConfigError(f"env {env!r} built {type(built).__name__}, which is not a seps MultiAgentEnv")
     return built
@@ -64,16 +66,18 @@ def partition_agents(
     encoder_options: dict[str, Any] | None = None,
     cluster_options: dict[str, Any] | None = None,
     transitions: Transitions | None = None,
+    env_options: dict[str, Any] | None = None,
 ) -> PartitionResult:
     """Run collect -> encode -> cluster and return the partition with its inputs.
 
     Components may be names, import strings, classes or instances. All are built
-    (and so validated) before any stage runs. Pass ``transitions`` to reuse data.
+    (and so validated) before any stage runs. Pass ``transitions`` to reuse data;
+    ``env_options`` go to the env factory.
     """
     collect_config = collect_config or CollectConfig()
     encoder_obj = resolve(ENCODERS, encoder, **(encoder_options or {}))
     partitioner = resolve(PARTITIONERS, cluster, **(cluster_options or {}))
-    environment = make_env(env, num_envs=collect_config.num_envs)
+    environment = make_env(env, num_envs=collect_config.num_envs, **(env_options or {}))
     seconds: dict[str, float] = {}
     try:
         start = time.perf_counter()

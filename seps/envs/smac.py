@@ -30,6 +30,7 @@ from gymnasium import spaces
 
 from seps.envs.gymnasium_adapter import CopyStep, LoopedEnv
 from seps.errors import MissingDependencyError
+from seps.registry import import_string
 
 INSTALL_HINT = (
     "pip install git+https://github.com/oxwhirl/smacv2.git, install StarCraft II with the SMAC maps "
@@ -59,10 +60,12 @@ class SmacEnv(LoopedEnv):
         map_name: str,
         *,
         num_envs: int = 1,
-        env_cls: Callable[..., Any] | None = None,
+        env_cls: Callable[..., Any] | str | None = None,
         seed: int = 0,
         **env_kwargs: Any,
     ) -> None:
+        if isinstance(env_cls, str):  # "package.module:Class" keeps run configs JSON-serialisable
+            env_cls = import_string(env_cls)
         self._env_cls = load_starcraft2_env() if env_cls is None else env_cls
         self.map_name = map_name
         self._env_kwargs = env_kwargs
@@ -139,7 +142,12 @@ class SmacEnv(LoopedEnv):
 
 
 def make_smac(
-    map_name: str, num_envs: int = 1, *, env_cls: Callable[..., Any] | None = None, seed: int = 0, **env_kwargs: Any
+    map_name: str,
+    num_envs: int = 1,
+    *,
+    env_cls: Callable[..., Any] | str | None = None,
+    seed: int = 0,
+    **env_kwargs: Any,
 ) -> SmacEnv:
     """Build E copies of the smacv2 map ``map_name`` (``env_cls`` replaces smacv2's class)."""
     return SmacEnv(map_name, num_envs=num_envs, env_cls=env_cls, seed=seed, **env_kwargs)
