@@ -178,16 +178,7 @@ class BlindParticleSpread(MultiAgentEnv):
             self._rng = np.random.default_rng(int(seed))
         self._respawn()
         self._started = True
-        obs, _ = self._observe()
-        return StepResult(
-            obs=obs,
-            rewards=self._zero_rewards,
-            terminated=self._false,
-            truncated=self._false,
-            final_obs=obs,
-            action_mask=self._mask,
-            active=self._true,
-        )
+        return self._first_result()
 
     def step(self, actions: np.ndarray) -> StepResult:
         """Move every agent of every copy by ``actions`` (int (E, N), values 0-4) and score the new positions."""
@@ -240,6 +231,10 @@ class BlindParticleSpread(MultiAgentEnv):
         self._rng = np.random.default_rng()
         self._rng.bit_generator.state = json.loads(state["rng"])
         self._started = True
+        return self._first_result()
+
+    def _first_result(self) -> StepResult:
+        """The result of a reset (or a restored snapshot): observations, no reward, nothing done."""
         obs, _ = self._observe()
         return StepResult(
             obs=obs,
