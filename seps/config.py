@@ -26,7 +26,7 @@ class ExperimentConfig:
     """Everything that defines a training run; ``attrs.asdict`` of it is saved in every run directory."""
 
     method: str = "seps"
-    """Sharing mode: nops, fups, fups_id or seps (see ``seps list methods``)."""
+    """Sharing mode: nops, fups, fups_id or seps (see ``seps list``)."""
     env: str = "bps-1"
     """Registered env name."""
     encoder: Any = None

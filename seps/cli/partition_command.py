@@ -18,7 +18,7 @@ from seps.records import Transitions
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("partition", help="find the agent -> parameter-group map (no RL)")
-    parser.add_argument("--env", default="bps-1", help="registered env name (see `seps list envs`)")
+    parser.add_argument("--env", default="bps-1", help="registered env name (see `seps list`)")
     parser.add_argument("--encoder", default="vae", help="registered encoder or 'module:Class'")
     parser.add_argument("--cluster", default="kmeans_db", help="registered partitioner or 'module:Class'")
     parser.add_argument("--seed", type=int, default=0)

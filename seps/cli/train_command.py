@@ -27,7 +27,7 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--encoder", default=None, help="seps only (default vae)")
     parser.add_argument("--cluster", default=None, help="seps only (default kmeans_db)")
-    parser.add_argument("--learner", default="a2c", help="a2c or ppo (see `seps list learners`)")
+    parser.add_argument("--learner", default="a2c", help="a2c or ppo (see `seps list`)")
     parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
     parser.add_argument("--num-envs", type=int, default=DEFAULTS.num_envs)
     parser.add_argument("--hidden", type=int, nargs="+", default=list(DEFAULTS.hidden_sizes), help="layer widths")
