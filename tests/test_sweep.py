@@ -187,7 +187,7 @@ def test_killed_sweep_rerun_completes_only_the_missing_work(tmp_path):
     # its workers must notice and exit rather than go on as orphans.
     spec_path = tmp_path / "kill.yaml"
     out = tmp_path / "sweep"
-    steps = {**TINY_TRAIN, "total_steps": 1200, "eval_interval": 600, "checkpoint_interval": 300}
+    steps = {**TINY_TRAIN, "total_steps": 12_000, "eval_interval": 6000, "checkpoint_interval": 3000}
     spec_path.write_text(json.dumps(baseline_spec(out, seeds=[0, 1, 2], config=steps)))
     code = f"from seps.sweep import run_sweep; run_sweep({str(spec_path)!r}, workers=2)"
     process = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path)
