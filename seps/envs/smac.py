@@ -64,9 +64,12 @@ class SmacEnv(LoopedEnv):
         seed: int = 0,
         **env_kwargs: Any,
     ) -> None:
-        if isinstance(env_cls, str):  # "package.module:Class" keeps run configs JSON-serialisable
-            env_cls = import_string(env_cls)
-        self._env_cls = load_starcraft2_env() if env_cls is None else env_cls
+        factory: Callable[..., Any] | None = (
+            import_string(env_cls)  # "package.module:Class" keeps run configs JSON-serialisable
+            if isinstance(env_cls, str)
+            else env_cls
+        )
+        self._env_cls: Callable[..., Any] = load_starcraft2_env() if factory is None else factory
         self.map_name = map_name
         self._env_kwargs = env_kwargs
         first = self._make(seed)
