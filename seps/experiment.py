@@ -27,7 +27,7 @@ from seps.errors import CheckpointError, ConfigError
 from seps.evaluation import evaluate
 from seps.methods import SharingPlan
 from seps.nn.actor_critic import ActorCriticConfig, GroupedActorCritic
-from seps.pipeline import make_env
+from seps.pipeline import make_env, save_partition
 from seps.records import Partition
 from seps.registry import ENCODERS, LEARNERS, METHODS, PARTITIONERS, resolve
 from seps.run_log import RunLog
@@ -216,18 +216,15 @@ class Experiment:
             )
         else:
             plan = self.method.plan(config.env, self.env.n_agents, seed=config.seed)
-        summary = json.loads(plan.partition.to_json())
-        summary["append_agent_ids"] = plan.append_agent_ids
-        summary["agent_types"] = np.asarray(self.env.agent_types).tolist()
-        if plan.pretraining is not None:
-            summary["ari"] = plan.pretraining.ari
-            summary["seconds"] = plan.pretraining.seconds
-            np.savez(
-                run_dir / "embeddings.npz",
-                means=plan.pretraining.embeddings.means,
-                agent_types=plan.pretraining.agent_types,
-            )
-        (run_dir / "partition.json").write_text(json.dumps(summary, indent=2))
+        pretraining = plan.pretraining
+        save_partition(
+            run_dir,
+            plan.partition,
+            self.env.agent_types,
+            None if pretraining is None else pretraining.embeddings,
+            append_agent_ids=plan.append_agent_ids,
+            **({} if pretraining is None else {"seconds": pretraining.seconds}),
+        )
         return plan
 
     @staticmethod

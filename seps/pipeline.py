@@ -7,8 +7,10 @@ also be run, cached or replaced on its own.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -104,3 +106,26 @@ def partition_agents(
         agent_types=np.asarray(environment.agent_types),
         seconds=seconds,
     )
+
+
+def save_partition(
+    directory: Path,
+    partition: Partition,
+    agent_types: np.ndarray,
+    embeddings: Embeddings | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Write ``partition.json`` (labels, K, groups, scores, true types, ``extra`` fields) and return its content.
+
+    With ``embeddings``, the adjusted Rand index joins the summary and the agents' means are
+    written to ``embeddings.npz`` (with the true types, for the report's projection plot).
+    """
+    agent_types = np.asarray(agent_types)
+    summary: dict[str, Any] = json.loads(partition.to_json())
+    summary["agent_types"] = agent_types.tolist()
+    if embeddings is not None:
+        summary["ari"] = float(adjusted_rand_score(agent_types, partition.labels))
+        np.savez_compressed(directory / "embeddings.npz", means=embeddings.means, agent_types=agent_types)
+    summary.update(extra)
+    (directory / "partition.json").write_text(json.dumps(summary, indent=2))
+    return summary

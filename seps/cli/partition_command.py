@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
-
-import numpy as np
 
 from seps.cli.options import check_writable_dir, parse_options
 from seps.collect import CollectConfig
 from seps.components import load_builtins
 from seps.errors import ConfigError
-from seps.pipeline import PartitionResult, partition_agents
+from seps.pipeline import PartitionResult, partition_agents, save_partition
 from seps.records import Transitions
 
 
@@ -75,9 +72,5 @@ def format_result(result: PartitionResult, env_name: str) -> str:
 
 def write_result(result: PartitionResult, out: Any) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    summary = json.loads(result.partition.to_json())
-    summary["ari"] = result.ari
-    summary["agent_types"] = result.agent_types.tolist()
-    (out / "partition.json").write_text(json.dumps(summary, indent=2))
-    np.savez_compressed(out / "embeddings.npz", means=result.embeddings.means, agent_types=result.agent_types)
+    save_partition(out, result.partition, result.agent_types, result.embeddings)
     result.transitions.save(out / "transitions.npz")

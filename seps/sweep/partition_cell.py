@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
-import numpy as np
-from sklearn.metrics import adjusted_rand_score
-
+from seps.pipeline import save_partition
 from seps.registry import PARTITIONERS, resolve
 from seps.sweep.cache import CachedEmbeddings, EmbeddingCache, write_json_atomic
 from seps.sweep.grid import Cell
@@ -48,11 +45,7 @@ def _fit_one(cell: Cell, directory: Path, cached: CachedEmbeddings) -> Outcome:
         except Exception as error:  # one failing partitioner must not stop the others
             return mark_failed(directory, cell.name, error, time.perf_counter() - start)
         seconds = time.perf_counter() - start
-        ari = float(adjusted_rand_score(cached.agent_types, partition.labels))
-        summary = json.loads(partition.to_json())
-        summary.update(ari=ari, agent_types=np.asarray(cached.agent_types).tolist())
-        (directory / "partition.json").write_text(json.dumps(summary, indent=2))
-        np.savez(directory / "embeddings.npz", means=cached.embeddings.means, agent_types=cached.agent_types)
+        ari = save_partition(directory, partition, cached.agent_types, cached.embeddings)["ari"]
         mark_done(
             directory,
             {
