@@ -13,6 +13,7 @@ episode's first observation, and ``final_obs`` holds the real successor.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -60,13 +61,16 @@ def random_actions(action_mask: np.ndarray, rng: np.random.Generator) -> np.ndar
     return scores.argmax(axis=-1).astype(np.int64)
 
 
-def collect(env: MultiAgentEnv, steps: int, seed: int = 0) -> Transitions:
+def collect(
+    env: MultiAgentEnv, steps: int, seed: int = 0, callback: Callable[[int, int], None] | None = None
+) -> Transitions:
     """Run ``steps`` steps of the batched ``env`` with uniformly random valid actions.
 
     ``steps`` counts steps of the whole batched env, so the buffer holds up to
     ``steps * env.num_envs * env.n_agents`` transitions (agents with ``active`` False
     on a step are skipped). The env is reset with ``seed`` and actions are drawn from
     a generator seeded with ``seed``, so a deterministic env gives identical buffers.
+    ``callback(done, steps)`` is called after every step.
     """
     _check_positive("steps", steps)
     n_agents = env.n_agents
@@ -74,7 +78,7 @@ def collect(env: MultiAgentEnv, steps: int, seed: int = 0) -> Transitions:
     rng = np.random.default_rng(seed)
     columns: dict[str, list[np.ndarray]] = {name: [] for name in ("agent_id", "obs", "action", "reward", "next_obs")}
     result = env.reset(seed=seed)
-    for _ in range(steps):
+    for step in range(1, steps + 1):
         actions = random_actions(result.action_mask, rng)
         following = env.step(actions)
         active = following.active
@@ -84,6 +88,8 @@ def collect(env: MultiAgentEnv, steps: int, seed: int = 0) -> Transitions:
         columns["reward"].append(following.rewards[active])
         columns["next_obs"].append(following.final_obs[active])
         result = following
+        if callback is not None:
+            callback(step, steps)
     transitions = Transitions(
         agent_id=np.concatenate(columns["agent_id"]).astype(np.int64),
         obs=np.concatenate(columns["obs"]).astype(np.float32, copy=False),

@@ -27,10 +27,12 @@ from seps.errors import CheckpointError, ConfigError
 from seps.evaluation import evaluate
 from seps.methods import SharingPlan
 from seps.nn.actor_critic import ActorCriticConfig, GroupedActorCritic
-from seps.pipeline import make_env, save_partition
+from seps.pipeline import make_env, save_partition, type_agreement
+from seps.progress import StageCallback
 from seps.records import Partition
 from seps.registry import ENCODERS, LEARNERS, METHODS, PARTITIONERS, resolve
 from seps.run_log import RunLog
+from seps.threads import pinned_threads
 from seps.trainer import LoopSettings, ObservationAdapter, Progress, Trainer
 
 logger = logging.getLogger(__name__)
@@ -47,6 +49,8 @@ class RunResult:
     evaluations: tuple[tuple[int, float, float], ...]
     """(env steps, mean, std) of every evaluation: the learning curve."""
     env_steps: int
+    ari: float | None = None
+    """Adjusted Rand index of the partition against the env's true agent types; None when it has none."""
 
     @property
     def max_eval_return(self) -> float:
@@ -109,13 +113,20 @@ class Experiment:
         self.env = make_env(config.env, num_envs=config.num_envs, **config.env_options)
         self.run_dir = run_dir
 
-    def run(self, progress: Callable[[Progress], None] | None = None) -> RunResult:
-        """Collect -> encode -> cluster (seps only) -> build the grouped policy -> learn."""
+    def run(self, progress: Callable[[Progress], None] | None = None, stages: StageCallback | None = None) -> RunResult:
+        """Collect -> encode -> cluster (seps only) -> build the grouped policy -> learn.
+
+        Everything runs with ``config.torch_threads`` torch and BLAS threads. ``progress`` sees the
+        trainer after every update, ``stages`` the pre-training stages as they advance.
+        """
+        with pinned_threads(self.config.torch_threads):
+            return self._run(progress, stages)
+
+    def _run(self, progress: Callable[[Progress], None] | None, stages: StageCallback | None) -> RunResult:
         config = self.config
-        torch.set_num_threads(config.torch_threads)
         resuming = self.run_dir is not None and (self.run_dir / "checkpoints").exists()
         run_dir = self.run_dir or self._new_run_dir()
-        plan = self._load_plan(run_dir) if resuming else self._make_plan(run_dir)
+        plan = self._load_plan(run_dir) if resuming else self._make_plan(run_dir, stages)
         policy, prepare = self.build_policy(plan)
         eval_env = make_env(config.env, num_envs=config.eval_episodes, **config.env_options)
         settings = LoopSettings(
@@ -152,6 +163,7 @@ class Experiment:
             run_dir=run_dir,
             evaluations=tuple(trainer.evaluations),
             env_steps=trainer.env_steps,
+            ari=type_agreement(self.env.agent_types, plan.partition.labels),
         )
 
     def build_policy(self, plan: SharingPlan) -> tuple[GroupedActorCritic, ObservationAdapter]:
@@ -202,7 +214,7 @@ class Experiment:
         (run_dir / "config.json").write_text(json.dumps(to_plain(config, COMPONENT_REGISTRIES), indent=2))
         return run_dir
 
-    def _make_plan(self, run_dir: Path) -> SharingPlan:
+    def _make_plan(self, run_dir: Path, stages: StageCallback | None = None) -> SharingPlan:
         config = self.config
         if self.method.uses_partitioner:
             plan: SharingPlan = self.method.plan(
@@ -213,6 +225,8 @@ class Experiment:
                 cluster=self.cluster,
                 collect_config=config.collect,
                 env_options=config.env_options,
+                threads=config.torch_threads,
+                progress=stages,
             )
         else:
             plan = self.method.plan(config.env, self.env.n_agents, seed=config.seed)

@@ -7,6 +7,7 @@ also be run, cached or replaced on its own.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import time
@@ -18,10 +19,13 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
 from seps.collect import CollectConfig, collect
+from seps.encoders.base import EncoderCheck
 from seps.envs.base import MultiAgentEnv
 from seps.errors import ConfigError
+from seps.progress import StageCallback, StageProgress
 from seps.records import Embeddings, Partition, Transitions
 from seps.registry import ENCODERS, ENVS, PARTITIONERS, resolve
+from seps.threads import check_threads, pinned_threads
 
 logger = logging.getLogger(__name__)
 
@@ -33,15 +37,20 @@ class PartitionResult:
     partition: Partition
     embeddings: Embeddings
     transitions: Transitions
-    agent_types: np.ndarray
-    """Ground-truth type of each agent (evaluation only)."""
+    agent_types: np.ndarray | None
+    """Ground-truth type of each agent (evaluation only); None when the env has none."""
     seconds: dict[str, float]
     """Wall-clock time of each stage."""
 
     @property
-    def ari(self) -> float:
-        """Adjusted Rand index of the partition against the true agent types."""
-        return float(adjusted_rand_score(self.agent_types, self.partition.labels))
+    def ari(self) -> float | None:
+        """Adjusted Rand index of the partition against the true agent types; None without ground truth."""
+        return type_agreement(self.agent_types, self.partition.labels)
+
+
+def type_agreement(agent_types: np.ndarray | None, labels: np.ndarray) -> float | None:
+    """Adjusted Rand index of ``labels`` against the true types, or None when the types are unknown."""
+    return None if agent_types is None else float(adjusted_rand_score(np.asarray(agent_types), labels))
 
 
 def make_env(env: Any, num_envs: int = 1, **options: Any) -> MultiAgentEnv:
@@ -69,33 +78,56 @@ def partition_agents(
     cluster_options: dict[str, Any] | None = None,
     transitions: Transitions | None = None,
     env_options: dict[str, Any] | None = None,
+    threads: int = 1,
+    progress: StageCallback | None = None,
 ) -> PartitionResult:
     """Run collect -> encode -> cluster and return the partition with its inputs.
 
     Components may be names, import strings, classes or instances. All are built
     (and so validated) before any stage runs. Pass ``transitions`` to reuse data;
-    ``env_options`` go to the env factory.
+    ``env_options`` go to the env factory. The stages run with ``threads`` torch and
+    BLAS threads (see :mod:`seps.threads`); ``progress`` receives a
+    :class:`~seps.progress.StageProgress` as each stage advances.
     """
+    check_threads(threads)
     collect_config = collect_config or CollectConfig()
     encoder_obj = resolve(ENCODERS, encoder, **(encoder_options or {}))
     partitioner = resolve(PARTITIONERS, cluster, **(cluster_options or {}))
     environment = make_env(env, num_envs=collect_config.num_envs, **(env_options or {}))
+    check_agents = getattr(partitioner, "check_agents", None)
+    if callable(check_agents):
+        try:
+            check_agents(environment.n_agents)
+        except BaseException:
+            environment.close()
+            raise
+    report = progress or _ignore
     seconds: dict[str, float] = {}
     try:
-        start = time.perf_counter()
-        if transitions is None:
-            transitions = collect(environment, collect_config.steps, seed=seed)
-        elif transitions.n_agents != environment.n_agents:
-            raise ConfigError(
-                f"the transitions hold {transitions.n_agents} agents but the env has {environment.n_agents}"
-            )
-        seconds["collect"] = time.perf_counter() - start
-        start = time.perf_counter()
-        embeddings = encoder_obj.fit(transitions, seed=seed)
-        seconds["encode"] = time.perf_counter() - start
-        start = time.perf_counter()
-        partition = partitioner.fit(embeddings, seed=seed)
-        seconds["cluster"] = time.perf_counter() - start
+        with pinned_threads(threads):
+            start = time.perf_counter()
+            if transitions is None:
+                transitions = collect(
+                    environment,
+                    collect_config.steps,
+                    seed=seed,
+                    callback=lambda done, total: report(
+                        StageProgress(stage="collect", done=done, total=total, unit="step")
+                    ),
+                )
+            elif transitions.n_agents != environment.n_agents:
+                raise ConfigError(
+                    f"the transitions hold {transitions.n_agents} agents but the env has {environment.n_agents}"
+                )
+            seconds["collect"] = time.perf_counter() - start
+            start = time.perf_counter()
+            embeddings = _encode(encoder_obj, transitions, seed, report)
+            seconds["encode"] = time.perf_counter() - start
+            start = time.perf_counter()
+            report(StageProgress(stage="cluster", done=0, total=1, unit="fit"))
+            partition = partitioner.fit(embeddings, seed=seed)
+            report(StageProgress(stage="cluster", done=1, total=1, unit="fit", detail=f"K = {partition.k}"))
+            seconds["cluster"] = time.perf_counter() - start
     finally:
         environment.close()
     logger.info("partition: K=%d labels=%s (%.1fs)", partition.k, partition.labels.tolist(), sum(seconds.values()))
@@ -103,29 +135,59 @@ def partition_agents(
         partition=partition,
         embeddings=embeddings,
         transitions=transitions,
-        agent_types=np.asarray(environment.agent_types),
+        agent_types=environment.agent_types,
         seconds=seconds,
     )
+
+
+def _ignore(update: StageProgress) -> None:
+    return None
+
+
+def _encode(encoder: Any, transitions: Transitions, seed: int, report: StageCallback) -> Embeddings:
+    """Stage 2, reporting the encoder's checks when its ``fit`` takes a callback (user encoders need not)."""
+    if "callback" not in inspect.signature(encoder.fit).parameters:
+        report(StageProgress(stage="encode", done=0, total=1, unit="fit"))
+        embeddings = encoder.fit(transitions, seed=seed)
+        report(StageProgress(stage="encode", done=1, total=1, unit="fit"))
+        return embeddings
+
+    def on_check(check: EncoderCheck) -> None:
+        detail = f"loss {check.loss:.4f}, moved {check.change:.3f}"
+        report(StageProgress(stage="encode", done=check.update, total=check.max_updates, unit="update", detail=detail))
+
+    embeddings = encoder.fit(transitions, seed=seed, callback=on_check)
+    if embeddings.updates is not None:  # stopped early: show the stage as complete
+        total = embeddings.updates
+        report(StageProgress(stage="encode", done=total, total=total, unit="update", detail="converged"))
+    return embeddings
 
 
 def save_partition(
     directory: Path,
     partition: Partition,
-    agent_types: np.ndarray,
+    agent_types: np.ndarray | None,
     embeddings: Embeddings | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """Write ``partition.json`` (labels, K, groups, scores, true types, ``extra`` fields) and return its content.
+    """Write ``partition.json`` (labels, K, groups, scores, true types, ARI, ``extra`` fields); return its content.
 
-    With ``embeddings``, the adjusted Rand index joins the summary and the agents' means are
-    written to ``embeddings.npz`` (with the true types, for the report's projection plot).
+    ``agent_types`` None (an env without ground truth) writes ``"agent_types": null`` and
+    ``"ari": null``. With ``embeddings``, the agents' means (and posterior log-variances, when the
+    encoder has them) go to ``embeddings.npz`` with the true types, for the report's projection plot.
     """
-    agent_types = np.asarray(agent_types)
     summary: dict[str, Any] = json.loads(partition.to_json())
-    summary["agent_types"] = agent_types.tolist()
+    summary["agent_types"] = None if agent_types is None else np.asarray(agent_types).tolist()
+    summary["ari"] = type_agreement(agent_types, partition.labels)
     if embeddings is not None:
-        summary["ari"] = float(adjusted_rand_score(agent_types, partition.labels))
-        np.savez_compressed(directory / "embeddings.npz", means=embeddings.means, agent_types=agent_types)
+        arrays: dict[str, Any] = {"means": embeddings.means}
+        if embeddings.log_vars is not None:
+            arrays["log_vars"] = embeddings.log_vars
+        if agent_types is not None:
+            arrays["agent_types"] = np.asarray(agent_types)
+        np.savez_compressed(directory / "embeddings.npz", **arrays)
+        if embeddings.updates is not None:
+            summary["encoder_updates"] = embeddings.updates
     summary.update(extra)
     (directory / "partition.json").write_text(json.dumps(summary, indent=2))
     return summary

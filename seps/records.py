@@ -66,8 +66,12 @@ class Embeddings:
     """float32 (N, m): the encoder mean of each agent."""
     encoder: str
     """Name of the encoder that produced them."""
+    log_vars: np.ndarray | None = None
+    """float32 (N, m): log-variance of each agent's posterior code (``vae``); None for point codes."""
     losses: tuple[float, ...] = ()
-    """Training loss, recorded at regular intervals."""
+    """Training loss, recorded at every convergence check."""
+    updates: int | None = None
+    """Gradient steps the encoder took (it stops early once the codes have converged)."""
 
     @property
     def n_agents(self) -> int:

@@ -6,11 +6,13 @@ import argparse
 from typing import Any
 
 from seps.cli.options import check_writable_dir, parse_options
+from seps.cli.stage_bar import StageBar
 from seps.collect import CollectConfig
 from seps.components import load_builtins
 from seps.errors import ConfigError
 from seps.pipeline import PartitionResult, partition_agents, save_partition
 from seps.records import Transitions
+from seps.threads import check_threads
 
 
 def add_parser(subparsers: Any) -> None:
@@ -26,6 +28,8 @@ def add_parser(subparsers: Any) -> None:
         "-o", "--option", action="append", metavar="SECTION.KEY=VALUE", help="encoder.* or cluster.* option"
     )
     parser.add_argument("--out", default=None, help="directory for partition.json, embeddings.npz, transitions.npz")
+    parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads (default 1)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
 
 
@@ -41,16 +45,19 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"collect: {error}") from None
     out = check_writable_dir(args.out) if args.out else None
     transitions = Transitions.load(args.transitions) if args.transitions else None
-    result = partition_agents(
-        args.env,
-        args.encoder,
-        args.cluster,
-        seed=args.seed,
-        collect_config=collect_config,
-        encoder_options=options["encoder"],
-        cluster_options=options["cluster"],
-        transitions=transitions,
-    )
+    with StageBar(enabled=not args.no_progress) as bar:
+        result = partition_agents(
+            args.env,
+            args.encoder,
+            args.cluster,
+            seed=args.seed,
+            collect_config=collect_config,
+            encoder_options=options["encoder"],
+            cluster_options=options["cluster"],
+            transitions=transitions,
+            threads=check_threads(args.threads),
+            progress=bar,
+        )
     print(format_result(result, args.env))
     if out is not None:
         write_result(result, out)
@@ -64,7 +71,14 @@ def format_result(result: PartitionResult, env_name: str) -> str:
     lines += [f"  group {g}: agents {ids}" for g, ids in partition.groups().items()]
     if partition.scores:
         lines.append("score per K: " + ", ".join(f"{k}: {v:.4f}" for k, v in sorted(partition.scores.items())))
-    lines.append(f"adjusted Rand index vs true types: {result.ari:.3f}")
+    ari = result.ari
+    lines.append(
+        "adjusted Rand index vs true types: no ground-truth types (the env does not define agent types)"
+        if ari is None
+        else f"adjusted Rand index vs true types: {ari:.3f}"
+    )
+    if result.embeddings.updates is not None:
+        lines.append(f"encoder: {result.embeddings.updates:,} updates")
     lines.append("time: " + ", ".join(f"{stage} {s:.1f}s" for stage, s in result.seconds.items()))
     lines.append(f"total {sum(result.seconds.values()):.1f}s")
     return "\n".join(lines)

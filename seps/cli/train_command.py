@@ -6,13 +6,14 @@ import argparse
 from typing import Any
 
 import attrs
-from tqdm import tqdm
 
 from seps.cli.options import check_writable_dir, parse_options
+from seps.cli.stage_bar import StageBar
 from seps.collect import CollectConfig
 from seps.config import ExperimentConfig
 from seps.errors import ConfigError
 from seps.experiment import Experiment, RunResult, build, resume
+from seps.progress import StageProgress
 from seps.trainer import Progress
 
 DEFAULTS = ExperimentConfig()
@@ -92,20 +93,18 @@ def _collect(steps: int) -> CollectConfig:
 def run(args: argparse.Namespace) -> int:
     experiment = experiment_from_args(args)
     config = experiment.config
-    bar = None if args.no_progress else tqdm(total=config.total_steps, unit="step", unit_scale=True, dynamic_ncols=True)
+    with StageBar(enabled=not args.no_progress) as bar:
 
-    def progress(update: Progress) -> None:
-        if bar is None:
-            return
-        bar.update(update.env_steps - bar.n)
-        last = "-" if update.last_eval_return is None else f"{update.last_eval_return:.1f}"
-        bar.set_postfix_str(f"{update.steps_per_second:,.0f} steps/s, eval {last}")
+        def progress(update: Progress) -> None:
+            last = "-" if update.last_eval_return is None else f"{update.last_eval_return:.1f}"
+            detail = f"{update.steps_per_second:,.0f} steps/s, eval {last}"
+            bar(
+                StageProgress(
+                    stage="train", done=update.env_steps, total=update.total_steps, unit="step", detail=detail
+                )
+            )
 
-    try:
-        result = experiment.run(progress)
-    finally:
-        if bar is not None:
-            bar.close()
+        result = experiment.run(progress, stages=bar)
     print(summarise(result, config))
     return 0
 
@@ -114,6 +113,9 @@ def summarise(result: RunResult, config: ExperimentConfig) -> str:
     partition = result.partition
     lines = [f"{config.method} on {config.env}, seed {config.seed}: K = {partition.k} parameter groups"]
     lines += [f"  group {g}: agents {ids}" for g, ids in partition.groups().items()]
+    if config.method == "seps":
+        ari = "no ground-truth types" if result.ari is None else f"{result.ari:.3f}"
+        lines.append(f"adjusted Rand index vs true types: {ari}")
     lines.append(f"evaluation return (sum over agents), {len(result.evaluations)} evaluations:")
     for steps, mean, std in result.evaluations:
         lines.append(f"  {steps:>10,d} steps: {mean:9.2f} ± {std:.2f}")

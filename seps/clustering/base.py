@@ -61,6 +61,10 @@ class Partitioner(Protocol):
         ...
 
 
+# A partitioner may also define ``check_agents(n_agents) -> None``, raising ConfigError for options that
+# cannot fit that many agents; the pipeline calls it once the env is built, before collecting any data.
+
+
 def at_least(minimum: int) -> Callable[[Any, Any, Any], None]:
     """attrs validator: an integer >= ``minimum``, with attrs' message shape ``'k_max' must be >= 2: 1``."""
 

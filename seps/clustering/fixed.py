@@ -53,22 +53,24 @@ class Fixed:
         if self.k is not None and self.labels is not None:
             raise ConfigError(f"give 'k' or 'labels', not both: k={self.k!r}, labels={self.labels!r}")
 
+    def check_agents(self, n_agents: int) -> None:
+        """Refuse labels or a ``k`` that do not fit ``n_agents`` (called before any stage runs)."""
+        if self.labels is not None and len(self.labels) != n_agents:
+            raise ConfigError(
+                f"fixed: 'labels' has {len(self.labels)} entries but there are {n_agents} agents; give one per agent"
+            )
+        if self.labels is None and self.k not in (None, 1, "all", n_agents):
+            raise ConfigError(
+                f"fixed: 'k' must be 1 (FuPS), 'all' or {n_agents} (NoPS), got {self.k}; "
+                "for other groupings pass labels=..., or use 'kmeans' with k"
+            )
+
     def fit(self, embeddings: Embeddings | np.ndarray, seed: int = 0) -> Partition:
         """Return the fixed partition for the N agents (the embeddings' values are not used)."""
         n_agents = len(as_means(embeddings))
+        self.check_agents(n_agents)
         if self.labels is not None:
-            if len(self.labels) != n_agents:
-                raise ConfigError(
-                    f"fixed: 'labels' has {len(self.labels)} entries but there are {n_agents} agents; "
-                    "give one per agent"
-                )
             return Partition(labels=np.asarray(self.labels, dtype=np.int64), method="fixed")
-        k = 1 if self.k is None else self.k
-        if k == 1:
+        if self.k is None or self.k == 1:
             return Partition(labels=np.zeros(n_agents, dtype=np.int64), method="fixed")
-        if k == "all" or k == n_agents:
-            return Partition(labels=np.arange(n_agents, dtype=np.int64), method="fixed")
-        raise ConfigError(
-            f"fixed: 'k' must be 1 (FuPS), 'all' or {n_agents} (NoPS), got {k}; "
-            "for other groupings pass labels=..., or use 'kmeans' with k"
-        )
+        return Partition(labels=np.arange(n_agents, dtype=np.int64), method="fixed")

@@ -71,16 +71,19 @@ class KMeansPartitioner:
     n_init: int = attrs.field(default=10, validator=at_least(1))
     """k-means restarts with different centroid seeds; the best (lowest inertia) is kept."""
 
+    def check_agents(self, n_agents: int) -> None:
+        """Refuse a ``k`` above the number of agents (called by the pipeline before any stage runs)."""
+        if cast(int, self.k) > n_agents:
+            raise ConfigError(
+                f"kmeans: 'k' must be between 1 and the number of agents ({n_agents}), got {self.k}; "
+                "lower k or use a K-selecting partitioner such as 'kmeans_db'"
+            )
+
     def fit(self, embeddings: Embeddings | np.ndarray, seed: int = 0) -> Partition:
         """Cluster the N agents' embeddings into ``k`` groups."""
         means = as_means(embeddings)
-        n_agents = len(means)
+        self.check_agents(len(means))
         k = cast(int, self.k)  # the validator refuses None
-        if k > n_agents:
-            raise ConfigError(
-                f"kmeans: 'k' must be between 1 and the number of agents ({n_agents}), got {k}; "
-                "lower k or use a K-selecting partitioner such as 'kmeans_db'"
-            )
         distinct = n_distinct(means)
         if k > distinct:
             logger.warning("kmeans: only %d distinct embeddings for k=%d; some groups merge", distinct, k)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import attrs
@@ -31,14 +32,11 @@ import torch
 from torch import nn
 
 from seps.device import resolve_device
-from seps.encoders.data import TrainingData, check_transitions, feature_mask
+from seps.encoders.data import TrainingData, check_transitions
 from seps.errors import ConfigError
 from seps.records import Embeddings, Transitions
 
 logger = logging.getLogger(__name__)
-
-_LOSS_RECORDS = 100
-"""How many averaged loss values ``fit`` records over a run."""
 
 
 def positive(instance: Any, attribute: Any, value: Any) -> None:
@@ -51,6 +49,11 @@ def positive_int(instance: Any, attribute: Any, value: Any) -> None:
     """attrs validator: a positive integer (not a bool)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ConfigError(f"'{attribute.name}' must be a positive integer, got {value!r}")
+
+
+def _non_negative(instance: Any, attribute: Any, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not value >= 0:
+        raise ConfigError(f"'{attribute.name}' must be a number >= 0, got {value!r}")
 
 
 def _layer_sizes(instance: Any, attribute: Any, value: tuple[int, ...]) -> None:
@@ -83,6 +86,10 @@ class AgentLatent(nn.Module, ABC):
     def means(self) -> torch.Tensor:
         """The embedding of every agent, (N, m)."""
 
+    def log_vars(self) -> torch.Tensor | None:
+        """Log-variance of every agent's code, (N, m), for latents with a posterior; None otherwise."""
+        return None
+
 
 class TransitionDecoder(nn.Module):
     """The decoder f_p = (f_po, f_pr): (obs, one-hot action, z) -> (next-obs change, reward)."""
@@ -94,6 +101,37 @@ class TransitionDecoder(nn.Module):
 
     def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.obs_head(inputs), self.reward_head(inputs)[:, 0]
+
+
+@attrs.frozen(kw_only=True)
+class EncoderCheck:
+    """What :meth:`IdentityEncoder.fit` reports at every convergence check (for progress displays and studies)."""
+
+    update: int
+    """Gradient steps taken so far."""
+    max_updates: int
+    """The update budget (training may stop before it)."""
+    loss: float
+    """Mean training loss since the previous check."""
+    change: float
+    """Relative movement of the embeddings since the previous check (see :func:`relative_change`)."""
+    means: np.ndarray
+    """float32 (N, m): the codes now."""
+    log_vars: np.ndarray | None
+    """float32 (N, m) posterior log-variances, or None for latents without a posterior."""
+
+
+EncoderCallback = Callable[[EncoderCheck], None]
+
+
+def relative_change(previous: np.ndarray, current: np.ndarray) -> float:
+    """How far the codes moved, relative to their spread: ||M_t - M_{t-1}||_F / ||M_t - centroid||_F.
+
+    Free of the latent's scale, so one tolerance serves every env; inf while the codes have no spread.
+    """
+    spread = float(np.linalg.norm(current - current.mean(axis=0)))
+    moved = float(np.linalg.norm(current - previous))
+    return moved / spread if spread > 0 else float("inf")
 
 
 def _adam(parameters: list[nn.Parameter], lr: float) -> torch.optim.Adam:
@@ -119,7 +157,13 @@ class IdentityEncoder(ABC):
     lr: float = attrs.field(default=1e-3, validator=positive)
     """Adam learning rate (the paper's RL rate 3e-4 would need ~3x the updates for the same partition)."""
     updates: int = attrs.field(default=16000, validator=positive_int)
-    """Number of gradient steps (about 20 s on one CPU core)."""
+    """Largest number of gradient steps (about 13 s on one CPU core); training usually stops earlier."""
+    check_interval: int = attrs.field(default=500, validator=positive_int)
+    """Gradient steps between convergence checks (and progress reports)."""
+    stop_change: float = attrs.field(default=0.05, validator=_non_negative)
+    """Stop once the codes move less than this fraction of their spread between checks (0: never stop early)."""
+    patience: int = attrs.field(default=2, validator=positive_int)
+    """Consecutive checks below ``stop_change`` needed to stop."""
     device: str = attrs.field(default="auto", validator=_device_name)
     """Torch device: 'auto', 'cpu' or 'cuda[:index]'."""
 
@@ -127,9 +171,12 @@ class IdentityEncoder(ABC):
     def make_latent(self, n_agents: int) -> AgentLatent:
         """Build the encoder f_e for ``n_agents`` agents."""
 
-    def fit(self, transitions: Transitions, seed: int = 0) -> Embeddings:
+    def fit(self, transitions: Transitions, seed: int = 0, callback: EncoderCallback | None = None) -> Embeddings:
         """Train the encoder-decoder on ``transitions``; return the encoder mean of every agent.
 
+        Every ``check_interval`` updates the codes are compared with the previous check; training
+        stops when they moved less than ``stop_change`` of their spread ``patience`` times in a row,
+        or after ``updates`` steps. ``callback`` receives an :class:`EncoderCheck` at every check.
         The same seed gives identical embeddings on the CPU; the global torch RNG is left untouched.
         """
         check_transitions(transitions)
@@ -143,27 +190,57 @@ class IdentityEncoder(ABC):
         generator = torch.Generator(device=device)
         generator.manual_seed(seed)
         optimiser = _adam([*latent.parameters(), *decoder.parameters()], self.lr)
-        interval = max(1, self.updates // _LOSS_RECORDS)
         running = torch.zeros((), device=device)
+        loss_interval = max(1, self.check_interval // 10)
         losses: list[float] = []
-        for update in range(1, self.updates + 1):
+        previous = _codes(latent)[0]
+        calm = 0
+        update = 0
+        while update < self.updates:
             index = torch.randint(len(data), (self.batch_size,), device=device, generator=generator)
             agent_id = data.agent_id[index]
             z, penalty = latent(agent_id, generator)
             obs_pred, reward_pred = decoder(torch.cat([data.inputs[index], z], dim=1))
-            dims = data.obs_dims[agent_id]
-            squared = (obs_pred - data.obs_target[index]).square() * feature_mask(dims, obs_size)
-            obs_loss = (squared.sum(1) / dims.clamp(min=1)).mean()
+            squared = (obs_pred - data.obs_target[index]).square() * data.obs_weight[agent_id]
+            obs_loss = squared.sum(1).mean()
             reward_loss = (reward_pred - data.reward_target[index]).square().mean()
             loss = obs_loss + reward_loss + penalty
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
             running += loss.detach()
-            if update % interval == 0:
-                losses.append(float(running) / interval)
+            update += 1
+            if update % loss_interval == 0 or update == self.updates:
+                losses.append(float(running) / ((update - 1) % loss_interval + 1))
                 running.zero_()
-        with torch.no_grad():
-            means = latent.means().cpu().numpy().astype(np.float32)
-        logger.info("%s encoder: %d updates, final loss %.4f", self.name, self.updates, losses[-1])
-        return Embeddings(means=means, encoder=self.name, losses=tuple(losses))
+            if update % self.check_interval == 0 or update == self.updates:
+                means, log_vars = _codes(latent)
+                change = relative_change(previous, means)
+                previous = means
+                if callback is not None:
+                    callback(
+                        EncoderCheck(
+                            update=update,
+                            max_updates=self.updates,
+                            loss=losses[-1],
+                            change=change,
+                            means=means,
+                            log_vars=log_vars,
+                        )
+                    )
+                calm = calm + 1 if change < self.stop_change else 0
+                if calm >= self.patience:
+                    break
+        means, log_vars = _codes(latent)
+        logger.info(
+            "%s encoder: %d of at most %d updates, final loss %.4f", self.name, update, self.updates, losses[-1]
+        )
+        return Embeddings(means=means, log_vars=log_vars, encoder=self.name, losses=tuple(losses), updates=update)
+
+
+def _codes(latent: AgentLatent) -> tuple[np.ndarray, np.ndarray | None]:
+    """The latent's means and log-variances (None without a posterior) as float32 numpy arrays."""
+    with torch.no_grad():
+        means = latent.means().cpu().numpy().astype(np.float32)
+        log_vars = latent.log_vars()
+    return means, None if log_vars is None else log_vars.cpu().numpy().astype(np.float32)

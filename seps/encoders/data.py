@@ -79,8 +79,8 @@ class TrainingData:
     """float32 (T, D): standardised next-observation change, padding zeroed."""
     reward_target: torch.Tensor
     """float32 (T,): standardised reward."""
-    obs_dims: torch.Tensor
-    """int64 (N,): real observation size of each agent."""
+    obs_weight: torch.Tensor
+    """float32 (N, D): 1 / obs_dims[i] on agent i's real features, 0 on padding (a per-feature mean of the loss)."""
 
     @classmethod
     def build(cls, transitions: Transitions, device: torch.device) -> TrainingData:
@@ -99,7 +99,7 @@ class TrainingData:
             inputs=inputs.to(device),
             obs_target=_standardise(next_obs - obs, mask).to(device),
             reward_target=_standardise(reward, torch.ones_like(reward))[:, 0].to(device),
-            obs_dims=obs_dims.to(device),
+            obs_weight=(feature_mask(obs_dims, obs.shape[1]).float() / obs_dims.clamp(min=1)[:, None]).to(device),
         )
 
     def __len__(self) -> int:

@@ -7,6 +7,8 @@ and log-variance; z is sampled with the reparameterisation trick and the loss ad
 
 from __future__ import annotations
 
+from typing import cast
+
 import attrs
 import torch
 from torch import nn
@@ -26,8 +28,10 @@ class GaussianAgentLatent(AgentLatent):
         self.net = mlp(n_agents, hidden_sizes, 2 * latent_dim)
 
     def _parameters_of(self, agent_id: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        one_hot = nn.functional.one_hot(agent_id, self.n_agents).float()
-        mean, log_var = self.net(one_hot).chunk(2, dim=-1)
+        # one_hot(id) @ W.T + b is column id of W: a lookup instead of an (B, N) matmul (exact; N may be 1000).
+        first = cast(nn.Linear, self.net[0])
+        hidden = nn.functional.embedding(agent_id, first.weight.t()) + first.bias
+        mean, log_var = self.net[1:](hidden).chunk(2, dim=-1)
         return mean, log_var
 
     def forward(self, agent_id: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -38,8 +42,14 @@ class GaussianAgentLatent(AgentLatent):
         return mean + std * noise, self.kl_weight * kl
 
     def means(self) -> torch.Tensor:
+        return self._all_agents()[0]
+
+    def log_vars(self) -> torch.Tensor:
+        return self._all_agents()[1]
+
+    def _all_agents(self) -> tuple[torch.Tensor, torch.Tensor]:
         device = next(self.parameters()).device
-        return self._parameters_of(torch.arange(self.n_agents, device=device))[0]
+        return self._parameters_of(torch.arange(self.n_agents, device=device))
 
 
 def _non_negative(instance: object, attribute: attrs.Attribute, value: float) -> None:  # type: ignore[type-arg]

@@ -15,7 +15,10 @@ first observation of the next episode in ``obs`` and the last one of the finishe
 episode in ``final_obs`` (so learners can bootstrap from it at a truncation).
 
 ``agent_types`` is ground truth for evaluation only: it never enters observations
-and is never given to an encoder or a partitioner.
+and is never given to an encoder or a partitioner. An env that has no ground truth
+(a Gymnasium id, a PettingZoo env whose agent names carry no role) sets it to None,
+and then no adjusted Rand index is reported anywhere: seps never scores a partition
+against invented types.
 """
 
 from __future__ import annotations
@@ -57,8 +60,8 @@ class MultiAgentEnv(ABC):
     num_envs: int
     observation_spaces: tuple[spaces.Box, ...]
     action_spaces: tuple[spaces.Discrete, ...]
-    agent_types: np.ndarray
-    """int (N,): ground-truth type of each agent, for evaluation only."""
+    agent_types: np.ndarray | None
+    """int (N,): ground-truth type of each agent, for evaluation only; None when the env has none."""
     team_reward: bool = False
     """True when all agents receive one shared reward (an episode's return is then counted once)."""
     name: str = "env"
@@ -66,6 +69,11 @@ class MultiAgentEnv(ABC):
     @property
     def n_agents(self) -> int:
         return len(self.action_spaces)
+
+    @property
+    def types_known(self) -> bool:
+        """Whether the env knows its agents' true types (and so a partition can be scored against them)."""
+        return self.agent_types is not None
 
     @property
     def obs_dims(self) -> np.ndarray:

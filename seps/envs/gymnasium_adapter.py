@@ -60,7 +60,7 @@ class LoopedEnv(MultiAgentEnv):
         num_envs: int,
         observation_spaces: Sequence[spaces.Box],
         action_spaces: Sequence[spaces.Space],
-        agent_types: np.ndarray,
+        agent_types: np.ndarray | None,
         name: str,
         reward_mode: str = "individual",
     ) -> None:
@@ -72,7 +72,7 @@ class LoopedEnv(MultiAgentEnv):
         self.name = name
         self.observation_spaces = tuple(observation_spaces)
         self.action_spaces = check_discrete(action_spaces, name)
-        self.agent_types = np.asarray(agent_types, dtype=np.int64)
+        self.agent_types = None if agent_types is None else np.asarray(agent_types, dtype=np.int64)
         self.reward_mode = reward_mode
         self.team_reward = reward_mode != "individual"
         self._static_mask = self.static_action_mask()
@@ -220,12 +220,11 @@ class GymnasiumEnv(LoopedEnv):
                 )
         self._raw_obs_spaces = tuple(cast(spaces.Tuple, obs_space).spaces)
         self._flatten = not all(isinstance(s, spaces.Box) and len(s.shape) == 1 for s in self._raw_obs_spaces)
-        n_agents = len(self._raw_obs_spaces)
         super().__init__(
             num_envs=num_envs,
             observation_spaces=[flat_box(s) for s in self._raw_obs_spaces],
             action_spaces=tuple(cast(spaces.Tuple, action_space).spaces),
-            agent_types=np.zeros(n_agents, dtype=np.int64) if agent_types is None else np.asarray(agent_types),
+            agent_types=None if agent_types is None else np.asarray(agent_types),
             name=name,
             reward_mode=reward_mode,
         )

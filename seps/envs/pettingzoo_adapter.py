@@ -5,13 +5,21 @@ spaces (observations are flattened and zero-padded, actions beyond an agent's co
 and may leave the episode early: an agent missing from ``env.agents`` no longer acts. An
 observation space ``Dict(observation=..., action_mask=...)`` (PettingZoo's convention) gives
 the mask; so does ``infos[agent]["action_mask"]``.
+
+Ground-truth types come from the agents' names. PettingZoo names agents ``<role>_<index>``
+(``adversary_0``, ``leadadversary_0``, ``agent_1``, ``pursuer_3``), so by default an agent's
+type is its name without the trailing ``_<digits>``, numbered in order of first appearance.
+If any name does not follow the convention the env has no ground truth (``agent_types``
+None, and no ARI is reported). Override with ``agent_types=[...]`` or ``type_from=`` a
+function of the agent name.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,6 +37,26 @@ def _split_space(space: spaces.Space) -> tuple[spaces.Space, bool]:
     return space, False
 
 
+_ROLE_INDEX = re.compile(r"^(?P<role>.+)_\d+$")
+
+
+def role_from_name(agent: str) -> str | None:
+    """The role in a ``<role>_<index>`` agent name (``"leadadversary_0"`` -> ``"leadadversary"``), else None."""
+    match = _ROLE_INDEX.match(agent)
+    return match.group("role") if match else None
+
+
+def types_from_names(
+    names: Sequence[str], type_from: Callable[[str], Hashable | None] = role_from_name
+) -> np.ndarray | None:
+    """int64 (N,) types numbered by first appearance of ``type_from(name)``; None if any name has no type."""
+    roles = [type_from(name) for name in names]
+    if any(role is None for role in roles):
+        return None
+    first: dict[Hashable, int] = {}
+    return np.array([first.setdefault(role, len(first)) for role in roles], dtype=np.int64)
+
+
 class PettingZooEnv(LoopedEnv):
     """E copies of a PettingZoo ``ParallelEnv`` with Discrete actions."""
 
@@ -39,6 +67,7 @@ class PettingZooEnv(LoopedEnv):
         num_envs: int = 1,
         name: str = "pettingzoo",
         agent_types: Sequence[int] | None = None,
+        type_from: Callable[[str], Hashable | None] | None = None,
         reward_mode: str = "individual",
     ) -> None:
         first = make_env()
@@ -55,12 +84,19 @@ class PettingZooEnv(LoopedEnv):
                     f"{name}: agent {agent!r} has action space {space}; seps needs Discrete actions: "
                     "build the env with discrete actions (e.g. continuous_actions=False) or wrap it to discretise them"
                 )
-        n_agents = len(self.agent_names)
+        if agent_types is not None and len(agent_types) != len(self.agent_names):
+            first.close()
+            raise EnvError(f"{name}: agent_types has {len(agent_types)} entries for {len(self.agent_names)} agents")
+        types = (
+            np.asarray(agent_types, dtype=np.int64)
+            if agent_types is not None
+            else types_from_names(self.agent_names, type_from or role_from_name)
+        )
         super().__init__(
             num_envs=num_envs,
             observation_spaces=[flat_box(s) for s in self._obs_spaces],
             action_spaces=[first.action_space(agent) for agent in self.agent_names],
-            agent_types=np.zeros(n_agents, dtype=np.int64) if agent_types is None else np.asarray(agent_types),
+            agent_types=types,
             name=name,
             reward_mode=reward_mode,
         )
@@ -143,6 +179,7 @@ def make_pettingzoo(
     num_envs: int = 1,
     *,
     agent_types: Sequence[int] | None = None,
+    type_from: Callable[[str], Hashable | None] | None = None,
     reward_mode: str = "individual",
     **env_kwargs: Any,
 ) -> PettingZooEnv:
@@ -153,6 +190,7 @@ def make_pettingzoo(
         num_envs=num_envs,
         name=f"pettingzoo:{module_path}",
         agent_types=agent_types,
+        type_from=type_from,
         reward_mode=reward_mode,
     )
 

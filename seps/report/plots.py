@@ -154,7 +154,8 @@ def embedding_projections(records: list[CellRecord], out_dir: Path, max_panels: 
         figure, axes_grid = plt.subplots(rows, columns, figsize=(width, 4.2 * rows + 0.4), squeeze=False)
         colours = plt.get_cmap("tab10")
         for axes, (label, record) in zip(axes_grid.flat, panels.items(), strict=False):
-            means, types = record.embeddings()  # type: ignore[misc]
+            means, known_types = record.embeddings()  # type: ignore[misc]
+            types = np.zeros(len(means), dtype=np.int64) if known_types is None else known_types
             partition = record.partition() or {}
             labels = np.asarray(partition.get("labels", np.zeros(len(means), dtype=int)))
             points, ratios = _project(np.asarray(means, dtype=np.float64))
@@ -182,6 +183,7 @@ def embedding_projections(records: list[CellRecord], out_dir: Path, max_panels: 
             handles += [
                 Line2D([], [], color="grey", marker=MARKERS[i % len(MARKERS)], linestyle="none", label=f"type {t}")
                 for t, i in type_ids.items()
+                if known_types is not None
             ]
             axes.legend(handles=handles, fontsize=7, loc="best", ncol=2 if len(handles) > 8 else 1)
         for axes in list(axes_grid.flat)[len(panels) :]:

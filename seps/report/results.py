@@ -41,13 +41,13 @@ class CellRecord:
         path = self.directory / "partition.json"
         return json.loads(path.read_text()) if path.is_file() else None
 
-    def embeddings(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(agent means, true types) of a partitioning cell, if saved."""
+    def embeddings(self) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """(agent means, true types or None when the env has none) of a partitioning cell, if saved."""
         path = self.directory / "embeddings.npz"
         if not path.is_file():
             return None
         with np.load(path) as data:
-            return data["means"], data["agent_types"]
+            return data["means"], data["agent_types"] if "agent_types" in data.files else None
 
     def curve(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(env steps, evaluation return) from ``metrics.csv``, if any evaluation was logged."""

@@ -48,23 +48,26 @@ def return_table(records: list[CellRecord]) -> str | None:
 
 def partition_table(records: list[CellRecord]) -> str | None:
     """ARI against the true types (mean ± std over seeds) and the chosen K, per partitioner x env."""
-    rows_by_key: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    rows_by_key: dict[tuple[str, str], list[tuple[int, float | None]]] = {}
     partitioned = [r for r in records if r.done and r.cell.partitioner is not None]
     shown = varying(r.cell for r in partitioned)
-    true_k: dict[str, int] = {}
+    true_k: dict[str, int | None] = {}
     for record in partitioned:
         partition = record.partition()
         if partition is None or "ari" not in partition:
             continue
         env = env_label(record.cell)
-        true_k[env] = len(set(partition.get("agent_types", [])))
+        types = partition.get("agent_types")
+        true_k[env] = None if types is None else len(set(types))
         key = (partitioner_label(record.cell, shown), env)
-        rows_by_key.setdefault(key, []).append((int(partition["k"]), float(partition["ari"])))
+        ari = partition["ari"]
+        rows_by_key.setdefault(key, []).append((int(partition["k"]), None if ari is None else float(ari)))
     if not rows_by_key:
         return None
     labels = _ordered([key[0] for key in rows_by_key])
     envs = _ordered([key[1] for key in rows_by_key])
-    best = {env: max(np.mean([a for _, a in v]) for (lab, e), v in rows_by_key.items() if e == env) for env in envs}
+    known = {key: [a for _, a in v if a is not None] for key, v in rows_by_key.items()}
+    best = {env: max(np.mean(a or [-np.inf]) for (_, e), a in known.items() if e == env) for env in envs}
     rows = []
     for label in labels:
         row = [label]
@@ -74,17 +77,21 @@ def partition_table(records: list[CellRecord]) -> str | None:
                 row.append("—")
                 continue
             ks = Counter(k for k, _ in entries)
-            mean, std = mean_std([a for _, a in entries])
             k_text = (
                 f"K={next(iter(ks))}"
                 if len(ks) == 1
                 else "K=" + ", ".join(f"{k} in {n}" for k, n in sorted(ks.items()))
             )
-            perfect = sum(a > 1 - 1e-9 for _, a in entries)
+            scores = [a for _, a in entries if a is not None]
+            if not scores:  # no ground-truth types: the K found is all there is to show
+                row.append(f"{k_text} · no ground-truth types (n={len(entries)})")
+                continue
+            mean, std = mean_std(scores)
+            perfect = sum(a > 1 - 1e-9 for a in scores)
             text = f"{mean:.2f} ± {std:.2f} · {k_text} · {perfect}/{len(entries)} exact"
             row.append(f"**{text}**" if mean >= best[env] - 1e-9 else text)
         rows.append(row)
-    header = [f"{env} (true K {true_k[env]})" for env in envs]
+    header = [f"{env} (true K {true_k[env]})" if true_k[env] is not None else env for env in envs]
     return _markdown(["partitioner", *header], rows)
 
 

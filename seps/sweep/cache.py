@@ -32,7 +32,8 @@ class CachedEmbeddings:
     """Agent embeddings with the true agent types, and whether they came from the cache."""
 
     embeddings: Embeddings
-    agent_types: np.ndarray
+    agent_types: np.ndarray | None
+    """None when the env has no ground-truth types."""
     hit: bool
     seconds: float
     """Time to load (hit) or to collect and encode (miss)."""
@@ -75,7 +76,7 @@ class EmbeddingCache:
         environment = make_env(env.name, num_envs=collect_config.num_envs, **env.options)
         try:
             transitions = collect(environment, collect_config.steps, seed=seed)
-            agent_types = np.asarray(environment.agent_types)
+            agent_types = environment.agent_types
         finally:
             environment.close()
         embeddings = resolve(ENCODERS, encoder.name, **encoder.options).fit(transitions, seed=seed)
@@ -85,7 +86,7 @@ class EmbeddingCache:
         return CachedEmbeddings(embeddings=embeddings, agent_types=agent_types, hit=False, seconds=seconds)
 
     @staticmethod
-    def _load(path: Path, key: dict[str, Any]) -> tuple[Embeddings, np.ndarray] | None:
+    def _load(path: Path, key: dict[str, Any]) -> tuple[Embeddings, np.ndarray | None] | None:
         meta = path.with_suffix(".json")
         if not path.is_file() or not meta.is_file():
             return None
@@ -95,25 +96,30 @@ class EmbeddingCache:
                 return None
             with np.load(path) as data:
                 embeddings = Embeddings(
-                    means=data["means"], encoder=stored["encoder"], losses=tuple(data["losses"].tolist())
+                    means=data["means"],
+                    log_vars=data["log_vars"] if "log_vars" in data.files else None,
+                    encoder=stored["encoder"],
+                    losses=tuple(data["losses"].tolist()),
+                    updates=stored.get("updates"),
                 )
-                return embeddings, data["agent_types"]
+                return embeddings, data["agent_types"] if "agent_types" in data.files else None
         except (OSError, ValueError, KeyError) as error:
             logger.warning("ignoring unreadable cache entry %s: %s", path, error)
             return None
 
     @staticmethod
-    def _store(path: Path, key: dict[str, Any], embeddings: Embeddings, agent_types: np.ndarray) -> None:
+    def _store(path: Path, key: dict[str, Any], embeddings: Embeddings, agent_types: np.ndarray | None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez(
-            temporary,
-            means=embeddings.means,
-            agent_types=agent_types,
-            losses=np.asarray(embeddings.losses, dtype=np.float64),
-        )
+        arrays: dict[str, Any] = {"means": embeddings.means, "losses": np.asarray(embeddings.losses, dtype=np.float64)}
+        if embeddings.log_vars is not None:
+            arrays["log_vars"] = embeddings.log_vars
+        if agent_types is not None:
+            arrays["agent_types"] = np.asarray(agent_types)
+        np.savez(temporary, **arrays)
         os.replace(temporary, path)
-        write_json_atomic(path.with_suffix(".json"), {"key": key, "encoder": embeddings.encoder})
+        meta = {"key": key, "encoder": embeddings.encoder, "updates": embeddings.updates}
+        write_json_atomic(path.with_suffix(".json"), meta)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

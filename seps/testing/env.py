@@ -31,6 +31,8 @@ def _check_spaces(env: MultiAgentEnv) -> None:
             raise _fail(env, f"agent {index}'s observation space must be a gymnasium Box, got {obs_space}")
         if not isinstance(act_space, spaces.Discrete) or act_space.n < 1:
             raise _fail(env, f"agent {index}'s action space must be Discrete with n >= 1, got {act_space}")
+    if env.agent_types is None:
+        return
     types = np.asarray(env.agent_types)
     if types.shape != (env.n_agents,) or not np.issubdtype(types.dtype, np.integer):
         raise _fail(
