@@ -183,6 +183,8 @@ def save_partition(
         arrays: dict[str, Any] = {"means": embeddings.means}
         if embeddings.log_vars is not None:
             arrays["log_vars"] = embeddings.log_vars
+        if embeddings.swap_losses is not None:
+            arrays["swap_losses"] = embeddings.swap_losses
         if agent_types is not None:
             arrays["agent_types"] = np.asarray(agent_types)
         np.savez_compressed(directory / "embeddings.npz", **arrays)

@@ -68,6 +68,9 @@ class Embeddings:
     """Name of the encoder that produced them."""
     log_vars: np.ndarray | None = None
     """float32 (N, m): log-variance of each agent's posterior code (``vae``); None for point codes."""
+    swap_losses: np.ndarray | None = None
+    """float64 (N, N): held-out loss of agent i's transitions decoded with agent j's code (NaN: pair not
+    evaluated); None when the encoder held nothing out. See :mod:`seps.encoders.swap`."""
     losses: tuple[float, ...] = ()
     """Training loss, recorded at every convergence check."""
     updates: int | None = None

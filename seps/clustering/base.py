@@ -8,33 +8,9 @@ Embeddings are used as given, without standardisation: the paper runs k-means on
 encoder means, and per-dimension scaling would blow up latent dimensions the VAE leaves
 unused (their spread is ~0 and pure noise).
 
-**When is K = 1?** K-selection scores (Davies–Bouldin, silhouette) exist only for
-2 <= K <= N-1, so they can never choose K = 1 (one type; FuPS) or K = N. The adaptive
-partitioners therefore return K = 1 when
-
-1. the embeddings are *near-identical*: their RMS distance to their centroid is at most
-   ``atol + rtol * (RMS norm of the embeddings)``; or
-2. they show *no cluster structure*: for no K in 2 .. min(k_max, N // 2)
-   does k-means leave a smaller share of the total sum of squares inside its groups than
-   it leaves in every one of ``null_draws`` Gaussian samples with the embeddings' own mean
-   and covariance (a one-sided rank test at level 1/(null_draws+1) per K, in the spirit of
-   the gap statistic of Tibshirani et al., 2001; see :mod:`seps.clustering.null`). It is
-   free of scale and rotation and accounts for the dimension and the number of agents.
-   K above N/2 is not tested: with about one agent per group every cloud fits tightly.
-   ``null_draws=0`` turns the rule off; it needs N >= 4 agents.
-
-Erring towards more groups is the cheap mistake (paper Section 4.6: overestimating K costs
-little, underestimating it costs returns), which is why the test only needs to beat every
-null draw. With N = 1 the answer is K = 1; with N = 2 no score exists, so two agents get
-K = 1 only when near-identical and K = 2 (NoPS) otherwise; with N = 3 only K = 2 has a
-score and, unless near-identical, that is the answer.
-
-Measured for rule 2 with the defaults (``null_draws=10``, ``n_init=10``; 15 seeds each): one Gaussian cloud
-of 5, 10, 30 or 100 agents in 2-16 dimensions got K = 1 in 93-100% of runs; planted
-well-separated types (3 x 5, 2-2-2-15-9, three types on a line) got K > 1 in 100%, two
-pairs (2-2) in 87%. Non-Gaussian single clouds (uniform, Student-t) are split about half
-of the time, and types whose spread overlaps (centres 3-4 standard deviations apart)
-look like one cloud.
+**When is K = 1?** K-selection scores exist only for 2 <= K <= N-1, so the adaptive partitioners
+find their best split and then apply the single-type rule of :mod:`seps.clustering.single_type`
+(near-identical codes; the held-out code-swap test; a Gaussian null for plain arrays).
 """
 
 from __future__ import annotations
@@ -123,16 +99,6 @@ def structure_ks(n_agents: int, k_max: int, distinct: int) -> list[int]:
     if n_agents < _MIN_AGENTS_FOR_NULL_TEST:
         return []
     return candidate_ks(n_agents, min(k_max, n_agents // 2), distinct)
-
-
-def trivial_labels(means: np.ndarray, rtol: float, atol: float) -> np.ndarray | None:
-    """Labels for the cases no score can decide (N <= 2 or near-identical embeddings), else None."""
-    n_agents = len(means)
-    if n_agents == 1 or near_identical(means, rtol, atol):
-        return np.zeros(n_agents, dtype=np.int64)
-    if n_agents == 2:
-        return np.arange(2, dtype=np.int64)
-    return None
 
 
 def kmeans_labels(means: np.ndarray, k: int, seed: int, n_init: int) -> np.ndarray:

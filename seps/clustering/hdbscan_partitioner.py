@@ -16,8 +16,8 @@ Defaults, chosen to work from 10 to 200 agents (checked on planted Gaussian blob
 * ``allow_single_cluster=True``: a single-type environment may come out as one group.
 
 HDBSCAN still splits one unstructured cloud into several small groups, so the single-type
-rule of :mod:`seps.clustering.base` (near-identical, or no structure beyond a Gaussian
-null) runs first and returns K = 1 where it applies. ``scores`` holds ``{K: DBCV}``,
+rule of :mod:`seps.clustering.single_type` (near-identical codes, the held-out swap test, or
+the Gaussian null) then decides whether the split stands or K = 1. ``scores`` holds ``{K: DBCV}``,
 hdbscan's relative density-based validity of the result, when it is defined.
 """
 
@@ -31,8 +31,8 @@ from typing import Literal
 import attrs
 import numpy as np
 
-from seps.clustering.base import as_means, at_least, n_distinct, non_negative, structure_ks, trivial_labels
-from seps.clustering.null import has_structure
+from seps.clustering.base import as_means, at_least
+from seps.clustering.single_type import SingleTypeRule
 from seps.errors import MissingDependencyError
 from seps.records import Embeddings, Partition
 from seps.registry import PARTITIONERS
@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 @PARTITIONERS.register("hdbscan")
 @attrs.frozen(kw_only=True)
-class HDBSCANPartitioner:
+class HDBSCANPartitioner(SingleTypeRule):
     """HDBSCAN clustering; noise agents become singleton groups."""
 
     min_cluster_size: int = attrs.field(default=2, validator=at_least(2))
@@ -56,15 +56,7 @@ class HDBSCANPartitioner:
     allow_single_cluster: bool = True
     """Let HDBSCAN answer with one group."""
     k_max: int = attrs.field(default=10, validator=at_least(2))
-    """Largest K the single-type test (rule 2 in seps.clustering.base) tries; HDBSCAN's own K is not capped."""
-    null_draws: int = attrs.field(default=10, validator=at_least(0))
-    """Gaussian null samples for the single-type test (rule 2 in seps.clustering.base); 0 turns it off."""
-    n_init: int = attrs.field(default=10, validator=at_least(1))
-    """k-means restarts used by the single-type test."""
-    rtol: float = attrs.field(default=1e-3, validator=non_negative)
-    """Near-identical embeddings (rule 1) if their RMS spread <= atol + rtol * their RMS norm."""
-    atol: float = attrs.field(default=1e-8, validator=non_negative)
-    """Absolute part of the near-identical tolerance."""
+    """Largest K the Gaussian-null part of the single-type rule tries; HDBSCAN's own K is not capped."""
 
     def fit(self, embeddings: Embeddings | np.ndarray, seed: int = 0) -> Partition:
         """Cluster with HDBSCAN (deterministic; ``seed`` drives only the single-type test)."""
@@ -75,13 +67,14 @@ class HDBSCANPartitioner:
                 "the 'hdbscan' partitioner needs the hdbscan package: pip install hdbscan"
             ) from None
         means = as_means(embeddings)
-        trivial = trivial_labels(means, self.rtol, self.atol)
-        if trivial is not None:
-            return Partition(labels=trivial, method="hdbscan")
-        tested = structure_ks(len(means), self.k_max, n_distinct(means))
-        if not has_structure(means, tested, seed, self.null_draws, self.n_init):
-            logger.info("hdbscan: no cluster structure beats the Gaussian null; K = 1")
-            return Partition(labels=np.zeros(len(means), dtype=np.int64), method="hdbscan")
+        n_agents = len(means)
+        if self.identical(means):
+            return Partition(labels=np.zeros(n_agents, dtype=np.int64), method="hdbscan")
+        if n_agents == 2:
+            labels = np.arange(2, dtype=np.int64)
+            if self.is_one_type(embeddings, means, labels, self.k_max, seed):
+                labels = np.zeros(2, dtype=np.int64)
+            return Partition(labels=labels, method="hdbscan")
         clusterer = hdbscan.HDBSCAN(
             min_cluster_size=self.min_cluster_size,
             min_samples=self.min_samples,
@@ -96,5 +89,8 @@ class HDBSCANPartitioner:
             noise = labels < 0
             labels[noise] = labels.max() + 1 + np.arange(int(noise.sum()))
             validity = float(clusterer.relative_validity_) if labels.max() > 0 else math.nan
+        if self.is_one_type(embeddings, means, labels, self.k_max, seed):
+            logger.info("hdbscan: the single-type rule holds; K = 1")
+            return Partition(labels=np.zeros(n_agents, dtype=np.int64), method="hdbscan")
         k = int(labels.max()) + 1
         return Partition(labels=labels, scores={k: validity} if math.isfinite(validity) else {}, method="hdbscan")

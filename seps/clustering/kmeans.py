@@ -9,7 +9,7 @@ Both indices are defined by scikit-learn only for 2 <= K <= N-1 (``davies_bouldi
 and ``silhouette_score`` raise "Valid values are 2 to n_samples - 1" otherwise). The range
 is also capped at the number of distinct embeddings, since k-means cannot make more
 non-empty groups than that. K = 1 is returned by the single-type rule described in
-:mod:`seps.clustering.base`; K = N is only available from ``fixed`` (NoPS). Ties go to the
+:mod:`seps.clustering.single_type`; K = N is only available from ``fixed`` (NoPS). Ties go to the
 smaller K.
 
 Known limitation of Davies–Bouldin: a one-agent group has zero scatter, which lowers the
@@ -35,17 +35,8 @@ from typing import Any, ClassVar, cast
 import attrs
 import numpy as np
 
-from seps.clustering.base import (
-    as_means,
-    at_least,
-    candidate_ks,
-    kmeans_labels,
-    n_distinct,
-    non_negative,
-    structure_ks,
-    trivial_labels,
-)
-from seps.clustering.null import has_structure
+from seps.clustering.base import as_means, at_least, candidate_ks, kmeans_labels, n_distinct, non_negative
+from seps.clustering.single_type import SingleTypeRule
 from seps.errors import ConfigError
 from seps.records import Embeddings, Partition
 from seps.registry import PARTITIONERS
@@ -94,19 +85,11 @@ class KMeansPartitioner:
 
 
 @attrs.frozen(kw_only=True)
-class _KSelectingKMeans:
+class _KSelectingKMeans(SingleTypeRule):
     """k-means for every K in 2 .. min(k_max, N-1), keeping the K with the best score."""
 
     k_max: int = attrs.field(default=10, validator=at_least(2))
     """Largest K tried (the range is also capped at N-1)."""
-    n_init: int = attrs.field(default=10, validator=at_least(1))
-    """k-means restarts per K."""
-    null_draws: int = attrs.field(default=10, validator=at_least(0))
-    """Gaussian null samples for the single-type test (rule 2 in seps.clustering.base); 0 turns it off."""
-    rtol: float = attrs.field(default=1e-3, validator=non_negative)
-    """Near-identical embeddings (rule 1) if their RMS spread <= atol + rtol * their RMS norm."""
-    atol: float = attrs.field(default=1e-8, validator=non_negative)
-    """Absolute part of the near-identical tolerance."""
     tolerance: float = attrs.field(default=0.0, validator=non_negative)
     """Parsimony: take the smallest K whose score is within this fraction of the best score (0: the best K)."""
 
@@ -124,24 +107,25 @@ class _KSelectingKMeans:
     def fit(self, embeddings: Embeddings | np.ndarray, seed: int = 0) -> Partition:
         """Choose K and cluster; see the module docstring for the rule."""
         means = as_means(embeddings)
-        trivial = trivial_labels(means, self.rtol, self.atol)
-        if trivial is not None:
-            return Partition(labels=trivial, method=self.name)
-        distinct = n_distinct(means)
-        candidates = {
-            k: kmeans_labels(means, k, seed, self.n_init)
-            for k in candidate_ks(len(means), self.k_cap(len(means)), distinct)
-        }
-        scores = {k: self.score(means, labels) for k, labels in candidates.items()}
-        sign = -1.0 if self.higher_is_better else 1.0
-        best = min(scores, key=lambda k: (sign * scores[k], k))
-        slack = self.tolerance * abs(scores[best])
-        best = min(k for k in scores if sign * scores[k] <= sign * scores[best] + slack)
-        tested = structure_ks(len(means), self.k_max, distinct)
-        if not has_structure(means, tested, seed, self.null_draws, self.n_init):
-            logger.info("%s: no cluster structure beats the Gaussian null; K = 1 (scores %s)", self.name, scores)
-            return Partition(labels=np.zeros(len(means), dtype=np.int64), scores=scores, method=self.name)
-        return Partition(labels=candidates[best], scores=scores, method=self.name)
+        n_agents = len(means)
+        if self.identical(means):
+            return Partition(labels=np.zeros(n_agents, dtype=np.int64), method=self.name)
+        if n_agents == 2:  # no score exists: the split is {0}, {1}, kept only if the single-type rule agrees
+            labels, scores = np.arange(2, dtype=np.int64), {}
+        else:
+            candidates = {
+                k: kmeans_labels(means, k, seed, self.n_init)
+                for k in candidate_ks(n_agents, self.k_cap(n_agents), n_distinct(means))
+            }
+            scores = {k: self.score(means, labels) for k, labels in candidates.items()}
+            sign = -1.0 if self.higher_is_better else 1.0
+            best = min(scores, key=lambda k: (sign * scores[k], k))
+            slack = self.tolerance * abs(scores[best])
+            labels = candidates[min(k for k in scores if sign * scores[k] <= sign * scores[best] + slack)]
+        if self.is_one_type(embeddings, means, labels, self.k_max, seed):
+            logger.info("%s: the single-type rule holds; K = 1 (scores %s)", self.name, scores)
+            return Partition(labels=np.zeros(n_agents, dtype=np.int64), scores=scores, method=self.name)
+        return Partition(labels=labels, scores=scores, method=self.name)
 
 
 @PARTITIONERS.register("kmeans_db")

@@ -33,6 +33,7 @@ from torch import nn
 
 from seps.device import resolve_device
 from seps.encoders.data import TrainingData, check_transitions
+from seps.encoders.swap import partner_table, split_held_out, swap_losses
 from seps.errors import ConfigError
 from seps.records import Embeddings, Transitions
 
@@ -125,13 +126,21 @@ EncoderCallback = Callable[[EncoderCheck], None]
 
 
 def relative_change(previous: np.ndarray, current: np.ndarray) -> float:
-    """How far the codes moved, relative to their spread: ||M_t - M_{t-1}||_F / ||M_t - centroid||_F.
+    """How much the geometry of the codes changed: RMS change of the pairwise distances, each set scaled to RMS 1.
 
-    Free of the latent's scale, so one tolerance serves every env; inf while the codes have no spread.
+    Only distances matter to the partitioners, so a common drift, rotation or growth of all codes
+    (the KL term keeps pulling them for thousands of updates) counts as no change; free of the
+    latent's scale, so one tolerance serves every env. 0 for a single agent; inf while codes coincide.
     """
-    spread = float(np.linalg.norm(current - current.mean(axis=0)))
-    moved = float(np.linalg.norm(current - previous))
-    return moved / spread if spread > 0 else float("inf")
+    if len(current) < 2:
+        return 0.0
+    rows, cols = np.triu_indices(len(current), 1)
+    before = np.linalg.norm(previous[rows] - previous[cols], axis=1)
+    after = np.linalg.norm(current[rows] - current[cols], axis=1)
+    scale_before, scale_after = np.sqrt(np.mean(before**2)), np.sqrt(np.mean(after**2))
+    if scale_before == 0 or scale_after == 0:
+        return float("inf")
+    return float(np.sqrt(np.mean((after / scale_after - before / scale_before) ** 2)))
 
 
 def _adam(parameters: list[nn.Parameter], lr: float) -> torch.optim.Adam:
@@ -161,9 +170,16 @@ class IdentityEncoder(ABC):
     check_interval: int = attrs.field(default=500, validator=positive_int)
     """Gradient steps between convergence checks (and progress reports)."""
     stop_change: float = attrs.field(default=0.05, validator=_non_negative)
-    """Stop once the codes move less than this fraction of their spread between checks (0: never stop early)."""
+    """Stop once the codes' pairwise distances change less than this between checks (see
+    :func:`relative_change`; 0: never stop early)."""
     patience: int = attrs.field(default=2, validator=positive_int)
     """Consecutive checks below ``stop_change`` needed to stop."""
+    min_updates: int = attrs.field(default=2000, validator=_non_negative)
+    """No early stop before this many updates (the first checks see codes still near their random start)."""
+    holdout: int = attrs.field(default=32, validator=_non_negative)
+    """Transitions per agent kept out of training for the code-swap test (:mod:`seps.encoders.swap`); 0: no test."""
+    partners: int = attrs.field(default=32, validator=positive_int)
+    """Codes each agent's held-out transitions are decoded with (all agents when N <= partners)."""
     device: str = attrs.field(default="auto", validator=_device_name)
     """Torch device: 'auto', 'cpu' or 'cuda[:index]'."""
 
@@ -181,7 +197,7 @@ class IdentityEncoder(ABC):
         """
         check_transitions(transitions)
         device = resolve_device(self.device)
-        data = TrainingData.build(transitions, device)
+        data, held = split_held_out(TrainingData.build(transitions, device), self.holdout)
         obs_size = data.obs_target.shape[1]
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -229,13 +245,24 @@ class IdentityEncoder(ABC):
                         )
                     )
                 calm = calm + 1 if change < self.stop_change else 0
-                if calm >= self.patience:
+                if calm >= self.patience and update >= self.min_updates:
                     break
         means, log_vars = _codes(latent)
+        swapped = None
+        if held is not None:
+            table = partner_table(transitions.n_agents, self.partners, seed)
+            swapped = swap_losses(decoder, latent.means().detach(), held, table)
         logger.info(
             "%s encoder: %d of at most %d updates, final loss %.4f", self.name, update, self.updates, losses[-1]
         )
-        return Embeddings(means=means, log_vars=log_vars, encoder=self.name, losses=tuple(losses), updates=update)
+        return Embeddings(
+            means=means,
+            log_vars=log_vars,
+            swap_losses=swapped,
+            encoder=self.name,
+            losses=tuple(losses),
+            updates=update,
+        )
 
 
 def _codes(latent: AgentLatent) -> tuple[np.ndarray, np.ndarray | None]:

@@ -105,6 +105,17 @@ class TrainingData:
     def __len__(self) -> int:
         return int(self.agent_id.shape[0])
 
+    def subset(self, rows: np.ndarray) -> TrainingData:
+        """The transitions at ``rows`` (statistics stay those of the whole buffer)."""
+        index = torch.as_tensor(rows, dtype=torch.int64, device=self.agent_id.device)
+        return attrs.evolve(
+            self,
+            agent_id=self.agent_id[index],
+            inputs=self.inputs[index],
+            obs_target=self.obs_target[index],
+            reward_target=self.reward_target[index],
+        )
+
 
 def feature_mask(dims: torch.Tensor, width: int) -> torch.Tensor:
     """bool (B, width): True in the first ``dims[b]`` columns of row b."""

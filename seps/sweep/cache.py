@@ -98,6 +98,7 @@ class EmbeddingCache:
                 embeddings = Embeddings(
                     means=data["means"],
                     log_vars=data["log_vars"] if "log_vars" in data.files else None,
+                    swap_losses=data["swap_losses"] if "swap_losses" in data.files else None,
                     encoder=stored["encoder"],
                     losses=tuple(data["losses"].tolist()),
                     updates=stored.get("updates"),
@@ -114,6 +115,8 @@ class EmbeddingCache:
         arrays: dict[str, Any] = {"means": embeddings.means, "losses": np.asarray(embeddings.losses, dtype=np.float64)}
         if embeddings.log_vars is not None:
             arrays["log_vars"] = embeddings.log_vars
+        if embeddings.swap_losses is not None:
+            arrays["swap_losses"] = embeddings.swap_losses
         if agent_types is not None:
             arrays["agent_types"] = np.asarray(agent_types)
         np.savez(temporary, **arrays)
