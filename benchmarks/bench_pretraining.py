@@ -1,12 +1,13 @@
-"""Wall-clock cost of SePS pre-training (collect -> encode -> cluster) against the number of agents.
+"""Wall-clock cost of SePS pre-training (collect -> encode -> cluster), quiet and under CPU load.
 
-    python benchmarks/bench_pretraining.py [--agents 15 30 100 200 1000] [--threads 1]
+    python benchmarks/bench_pretraining.py [--tasks bps-4 bps-h-3] [--repeats 3] [--load 2] [--threads 1]
 
 Runs :func:`seps.pipeline.partition_agents` with its defaults (random-action collection of
-``CollectConfig()``, the ``vae`` encoder, the ``kmeans_db`` partitioner) on the same BPS tasks as
-``bench_scaling.py`` and reports each stage's seconds, the K found, the adjusted Rand index
-against the true types and the peak RSS so far. One run per N: each takes tens of seconds, so
-run-to-run noise is small next to the differences between N.
+``CollectConfig()``, the ``vae`` encoder, the ``kmeans_db`` partitioner) ``--repeats`` times per
+task and reports the median seconds of each stage, K, the ARI against the true types and the
+encoder's updates. Then the same runs again while ``--load`` busy-loop processes (one per core by
+default) compete for the CPU, and the ratio of the two medians: pinned threads keep it small.
+Both measurements run in this one process, side by side, so machine noise hits both alike.
 """
 
 from __future__ import annotations
@@ -18,37 +19,74 @@ for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import argparse  # noqa: E402  (thread limits must be set before numpy and torch load)
 import json  # noqa: E402
-import resource  # noqa: E402
-
-import torch  # noqa: E402
-from training_harness import type_counts  # noqa: E402
+import multiprocessing  # noqa: E402
+import statistics  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 
 from seps.pipeline import partition_agents  # noqa: E402
 
 
+def _spin() -> None:
+    while True:
+        pass
+
+
+@contextmanager
+def cpu_load(processes: int) -> Iterator[None]:
+    """``processes`` CPU-bound busy loops for the duration of the block."""
+    workers = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    try:
+        yield
+    finally:
+        for worker in workers:
+            worker.terminate()
+            worker.join()
+
+
+def measure(task: str, repeats: int, threads: int, seed: int) -> dict[str, float]:
+    """Median stage seconds over ``repeats`` runs (seeds ``seed``, ``seed+1``, ...)."""
+    runs = []
+    for repeat in range(repeats):
+        result = partition_agents(task, seed=seed + repeat, threads=threads)
+        runs.append(
+            {
+                **result.seconds,
+                "total": sum(result.seconds.values()),
+                "k": result.partition.k,
+                "ari": result.ari if result.ari is not None else float("nan"),
+                "updates": result.embeddings.updates or 0,
+            }
+        )
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--agents", type=int, nargs="+", default=[15, 30, 100, 200, 1000])
+    parser.add_argument("--tasks", nargs="+", default=["bps-4", "bps-h-3"])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--load", type=int, default=os.cpu_count() or 1, help="busy processes in the loaded run")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    print(f"{'N':>5} {'task':<18} {'collect s':>9} {'encode s':>9} {'cluster s':>9} {'total s':>8} {'K':>3} {'ARI':>5}")
+    header = f"{'task':<10} {'load':>4} {'collect s':>9} {'encode s':>9} {'cluster s':>9} {'total s':>8}"
+    print(header + f" {'K':>3} {'ARI':>5} {'updates':>7} {'x quiet':>7}")
     rows = {}
-    for n_agents in args.agents:
-        task = "bps:" + "-".join(map(str, type_counts(n_agents)))
-        result = partition_agents(task, seed=args.seed)
-        seconds = result.seconds
-        total = sum(seconds.values())
-        rows[n_agents] = {**seconds, "total": total, "k": result.partition.k, "ari": result.ari}
-        rows[n_agents]["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(
-            f"{n_agents:>5} {task:<18} {seconds['collect']:>9.1f} {seconds['encode']:>9.1f} {seconds['cluster']:>9.1f} "
-            f"{total:>8.1f} {result.partition.k:>3} {result.ari:>5.2f}",
-            flush=True,
-        )
-        del result
+    for task in args.tasks:
+        quiet = measure(task, args.repeats, args.threads, args.seed)
+        with cpu_load(args.load):
+            loaded = measure(task, args.repeats, args.threads, args.seed)
+        rows[task] = {"quiet": quiet, "loaded": loaded, "ratio": loaded["total"] / quiet["total"]}
+        for load, row in ((0, quiet), (args.load, loaded)):
+            print(
+                f"{task:<10} {load:>4} {row['collect']:>9.1f} {row['encode']:>9.1f} {row['cluster']:>9.1f} "
+                f"{row['total']:>8.1f} {row['k']:>3.0f} {row['ari']:>5.2f} {row['updates']:>7.0f} "
+                f"{row['total'] / quiet['total']:>7.2f}",
+                flush=True,
+            )
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(rows, handle, indent=2)
