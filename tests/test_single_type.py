@@ -47,8 +47,6 @@ def one_type_embeddings(n_agents: int, seed: int) -> Embeddings:
 @pytest.mark.parametrize("sizes", [(1, 1), (2, 2), (3, 1), (1, 2), (2, 2, 2), (2, 2, 2, 2, 2)])
 @pytest.mark.parametrize("name", K_SELECTING)
 def test_small_teams_with_real_types_are_split_exactly(name: str, sizes: tuple[int, ...]) -> None:
-    if name == "kmeans_db" and sizes == (2, 2, 2, 2, 2):
-        pytest.skip("Davies-Bouldin caps K at N // 2 and splits pairs (documented); silhouette/hdbscan handle pairs")
     if name == "hdbscan" and sizes == (3, 1):
         pytest.skip("HDBSCAN's hierarchy on 4 points splits the triple beside a lone agent (documented miss)")
     for seed in range(5):
@@ -93,3 +91,15 @@ def test_partner_table_lists_self_first_and_distinct_partners() -> None:
     assert sampled.shape == (50, 8) and (sampled[:, 0] == np.arange(50)).all()
     assert all(len(set(row)) == 8 for row in sampled.tolist())
     np.testing.assert_array_equal(sampled, partner_table(50, partners=8, seed=0))
+
+
+def test_merge_refinement_joins_groups_whose_codes_swap_for_free() -> None:
+    """A split of one type (as Davies-Bouldin's singleton bias makes) is merged back by the held-out swaps."""
+    from seps.clustering.single_type import refine_by_swaps
+
+    embeddings, types = planted_embeddings((4, 4, 4), seed=0)
+    over_split = types * 2 + (np.arange(12) % 2)  # every type cut in two
+    merged = refine_by_swaps(
+        embeddings.means.astype(np.float64), over_split, embeddings.swap_losses, 0.05, seed=0, n_init=10, split=False
+    )
+    assert adjusted_rand_score(types, merged) == 1.0

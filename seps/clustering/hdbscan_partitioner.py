@@ -71,10 +71,7 @@ class HDBSCANPartitioner(SingleTypeRule):
         if self.identical(means):
             return Partition(labels=np.zeros(n_agents, dtype=np.int64), method="hdbscan")
         if n_agents == 2:
-            labels = np.arange(2, dtype=np.int64)
-            if self.is_one_type(embeddings, means, labels, self.k_max, seed):
-                labels = np.zeros(2, dtype=np.int64)
-            return Partition(labels=labels, method="hdbscan")
+            return Partition(labels=self.settle(embeddings, means, np.arange(2), self.k_max, seed), method="hdbscan")
         clusterer = hdbscan.HDBSCAN(
             min_cluster_size=self.min_cluster_size,
             min_samples=self.min_samples,
@@ -89,8 +86,6 @@ class HDBSCANPartitioner(SingleTypeRule):
             noise = labels < 0
             labels[noise] = labels.max() + 1 + np.arange(int(noise.sum()))
             validity = float(clusterer.relative_validity_) if labels.max() > 0 else math.nan
-        if self.is_one_type(embeddings, means, labels, self.k_max, seed):
-            logger.info("hdbscan: the single-type rule holds; K = 1")
-            return Partition(labels=np.zeros(n_agents, dtype=np.int64), method="hdbscan")
+        labels = self.settle(embeddings, means, labels, self.k_max, seed)
         k = int(labels.max()) + 1
         return Partition(labels=labels, scores={k: validity} if math.isfinite(validity) else {}, method="hdbscan")

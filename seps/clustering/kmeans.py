@@ -122,10 +122,10 @@ class _KSelectingKMeans(SingleTypeRule):
             best = min(scores, key=lambda k: (sign * scores[k], k))
             slack = self.tolerance * abs(scores[best])
             labels = candidates[min(k for k in scores if sign * scores[k] <= sign * scores[best] + slack)]
-        if self.is_one_type(embeddings, means, labels, self.k_max, seed):
+        settled = self.settle(embeddings, means, labels, self.k_max, seed)
+        if settled.max() == 0:
             logger.info("%s: the single-type rule holds; K = 1 (scores %s)", self.name, scores)
-            return Partition(labels=np.zeros(n_agents, dtype=np.int64), scores=scores, method=self.name)
-        return Partition(labels=labels, scores=scores, method=self.name)
+        return Partition(labels=settled, scores=scores, method=self.name)
 
 
 @PARTITIONERS.register("kmeans_db")

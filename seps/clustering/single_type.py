@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 
 import attrs
 import numpy as np
 
-from seps.clustering.base import at_least, near_identical, non_negative, structure_ks
+from seps.clustering.base import at_least, kmeans_labels, near_identical, non_negative, structure_ks
 from seps.clustering.null import has_structure
 from seps.records import Embeddings
 
@@ -50,21 +51,29 @@ def swap_excess(losses: np.ndarray) -> np.ndarray:
     return (losses - own[:, None]) / (scale if scale > 0 else 1.0)
 
 
-def swap_gain(losses: np.ndarray, labels: np.ndarray) -> float:
-    """How much better agents' own groups predict their held-out transitions than the other groups do.
+SPLIT_RATIO = 4.0
+"""A group is split only if its halves' codes swap at more than this many times the cost within the halves."""
 
-    Mean swap excess over evaluated pairs in different groups minus the mean over pairs in the same
-    group (0 when no group has two agents); ``nan`` for a single group.
-    """
+
+def _between_within(losses: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Mean swap excess over evaluated pairs in different groups, and in the same group (0 if none)."""
     excess = swap_excess(losses)
     labels = np.asarray(labels)
     evaluated = np.isfinite(excess) & ~np.eye(len(labels), dtype=bool)
     same = labels[:, None] == labels[None, :]
     between = excess[evaluated & ~same]
     within = excess[evaluated & same]
-    if between.size == 0:
-        return float("nan")
-    return float(between.mean() - (within.mean() if within.size else 0.0))
+    return (float(between.mean()) if between.size else float("nan")), (float(within.mean()) if within.size else 0.0)
+
+
+def swap_gain(losses: np.ndarray, labels: np.ndarray) -> float:
+    """How much better agents' own groups predict their held-out transitions than the other groups do.
+
+    Mean swap excess over evaluated pairs in different groups minus the mean over pairs in the same
+    group (0 when no group has two agents); ``nan`` for a single group.
+    """
+    between, within = _between_within(losses, labels)
+    return between - within
 
 
 @attrs.frozen(kw_only=True)
@@ -81,22 +90,96 @@ class SingleTypeRule:
     """Rule 1: near-identical if the RMS spread <= atol + rtol * RMS norm."""
     atol: float = attrs.field(default=1e-8, validator=non_negative)
     """Absolute part of the near-identical tolerance."""
+    refine: str = attrs.field(default="merge", validator=attrs.validators.in_(("off", "merge", "split_merge")))
+    """With held-out swap losses: 'merge' joins groups whose codes swap at no cost, 'split_merge' also splits
+    groups that hold two types (:func:`refine_by_swaps`), 'off' keeps the partitioner's own split."""
 
     def identical(self, means: np.ndarray) -> bool:
         """Rule 1 (and N = 1)."""
         return len(means) == 1 or near_identical(means, self.rtol, self.atol)
 
-    def is_one_type(
+    def settle(
         self, embeddings: Embeddings | np.ndarray, means: np.ndarray, labels: np.ndarray, k_max: int, seed: int
-    ) -> bool:
-        """Rules 2-3 for the split ``labels`` found by the partitioner (rule 1 is checked before any split)."""
+    ) -> np.ndarray:
+        """Rules 2-3 applied to the split ``labels`` a partitioner found; returns the labels to keep.
+
+        With held-out swap losses the split is first refined (:func:`refine_by_swaps`, when ``refine``),
+        then kept only if its swap gain exceeds ``swap_tolerance``; without them the Gaussian null decides.
+        """
+        one_group = np.zeros(len(means), dtype=np.int64)
         if int(np.max(labels)) == 0:
-            return True
+            return one_group
         swap = embeddings.swap_losses if isinstance(embeddings, Embeddings) else None
         if swap is not None:
+            if self.refine != "off":
+                split = self.refine == "split_merge"
+                labels = refine_by_swaps(means, labels, swap, self.swap_tolerance, seed, self.n_init, split=split)
             gain = swap_gain(swap, labels)
-            if math.isfinite(gain):
-                logger.info("single-type rule: held-out swap gain %.4f (tolerance %.4f)", gain, self.swap_tolerance)
-                return gain <= self.swap_tolerance
+            logger.info("single-type rule: held-out swap gain %.4f (tolerance %.4f)", gain, self.swap_tolerance)
+            return labels if math.isfinite(gain) and gain > self.swap_tolerance else one_group
         tested = structure_ks(len(means), k_max, int(np.unique(means, axis=0).shape[0]))
-        return not has_structure(means, tested, seed, self.null_draws, self.n_init)
+        return labels if has_structure(means, tested, seed, self.null_draws, self.n_init) else one_group
+
+
+def _pair_excess(losses: np.ndarray) -> np.ndarray:
+    """Symmetric (N, N) swap excess: the mean of both directions where evaluated, NaN where neither was."""
+    excess = swap_excess(losses)
+    both = np.stack([excess, excess.T])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pairs stay NaN
+        return np.nanmean(both, axis=0)
+
+
+def _mean_between(excess: np.ndarray, first: np.ndarray, second: np.ndarray) -> float:
+    block = excess[np.ix_(first, second)]
+    block = block[np.isfinite(block)]
+    return float(block.mean()) if block.size else float("nan")
+
+
+def refine_by_swaps(
+    means: np.ndarray,
+    labels: np.ndarray,
+    losses: np.ndarray,
+    tolerance: float,
+    seed: int,
+    n_init: int,
+    split: bool = True,
+) -> np.ndarray:
+    """Make a partition agree with the held-out swaps: split groups that hold two types, merge groups of one.
+
+    Split: a group is split in two by k-means on its codes when the two halves' codes swap at a cost
+    above ``tolerance`` (the swap gain of that split, within the group). Merge: then the two groups
+    whose codes swap most cheaply are merged while that cost (mean excess over their evaluated pairs,
+    both directions) is at most ``tolerance``. Returns canonical int64 labels.
+    """
+    excess = _pair_excess(losses)
+    groups = [np.flatnonzero(labels == g) for g in np.unique(labels)]
+    noise = max(_between_within(losses, labels)[1], 0.0)  # swap cost between agents grouped together
+    pending, done = list(groups), []
+    while pending:
+        group = pending.pop()
+        if not split or len(group) < 2 or len(np.unique(means[group], axis=0)) < 2:
+            done.append(group)
+            continue
+        halves = kmeans_labels(means[group], 2, seed, n_init)
+        between, within = _between_within(losses[np.ix_(group, group)], halves)
+        if math.isfinite(between) and between > tolerance + SPLIT_RATIO * max(within, noise):
+            pending += [group[halves == 0], group[halves == 1]]
+        else:
+            done.append(group)
+    while len(done) > 1:
+        costs = {
+            (a, b): _mean_between(excess, done[a], done[b]) for a in range(len(done)) for b in range(a + 1, len(done))
+        }
+        finite = {pair: cost for pair, cost in costs.items() if math.isfinite(cost)}
+        if not finite:
+            break
+        (a, b), cost = min(finite.items(), key=lambda item: item[1])
+        if cost > tolerance + SPLIT_RATIO * noise:
+            break
+        done[a] = np.concatenate([done[a], done[b]])
+        del done[b]
+    refined = np.empty(len(labels), dtype=np.int64)
+    for index, group in enumerate(done):
+        refined[group] = index
+    return refined

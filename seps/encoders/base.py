@@ -174,7 +174,7 @@ class IdentityEncoder(ABC):
     :func:`relative_change`; 0: never stop early)."""
     patience: int = attrs.field(default=2, validator=positive_int)
     """Consecutive checks below ``stop_change`` needed to stop."""
-    min_updates: int = attrs.field(default=2000, validator=_non_negative)
+    min_updates: int = attrs.field(default=4000, validator=_non_negative)
     """No early stop before this many updates (the first checks see codes still near their random start)."""
     holdout: int = attrs.field(default=32, validator=_non_negative)
     """Transitions per agent kept out of training for the code-swap test (:mod:`seps.encoders.swap`); 0: no test."""
