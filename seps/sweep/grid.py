@@ -130,12 +130,10 @@ def _short(value: Any) -> str:
 def component_pairs(spec: SweepSpec) -> list[tuple[Component | None, Component | None]]:
     """(encoder, partitioner) of the partitioning cells; a partitioner that needs no embeddings gets no encoder."""
     pairs: dict[str, tuple[Component | None, Component | None]] = {}
-    for encoder, partitioner in itertools.product(spec.encoders, spec.partitioners):
-        if not needs_embeddings(PARTITIONERS.get(partitioner.name)):
-            encoder = None
-        pairs.setdefault(
-            json.dumps([None if encoder is None else encoder.key, partitioner.key]), (encoder, partitioner)
-        )
+    for each, partitioner in itertools.product(spec.encoders, spec.partitioners):
+        encoder = each if needs_embeddings(PARTITIONERS.get(partitioner.name)) else None
+        key = json.dumps([None if encoder is None else encoder.key, partitioner.key])
+        pairs.setdefault(key, (encoder, partitioner))
     return list(pairs.values())
 
 
