@@ -21,6 +21,7 @@ from seps.checkpoint import latest_checkpoint, load_checkpoint
 from seps.collect import CollectConfig
 
 DATA = Path(__file__).parent / "data" / "param_hashes.json"
+RECORDED_PATH = DATA
 METHODS = ("nops", "fups", "fups_id", "seps")
 LEARNERS = ("a2c", "ppo")
 SETTINGS: dict[str, Any] = {
@@ -58,9 +59,12 @@ def state_hash(value: Any) -> str:
     return digest.hexdigest()
 
 
-def run_case(method: str, learner: str, root: Path) -> dict[str, Any]:
-    """Train one case; the hashes of its final policy and optimiser, its evaluations and labels."""
-    extra = SEPS_SETTINGS if method == "seps" else {}
+def run_case(method: str, learner: str, root: Path, *, plain: bool = False, **options: Any) -> dict[str, Any]:
+    """Train one case; the hashes of its final policy and optimiser, its evaluations and labels.
+
+    ``options`` are further ``build()`` keywords; ``plain`` drops the seps pre-training settings.
+    """
+    extra = SEPS_SETTINGS if method == "seps" and not plain else {}
     result = build(
         method,
         learner=learner,
@@ -68,6 +72,7 @@ def run_case(method: str, learner: str, root: Path) -> dict[str, Any]:
         run_root=str(root),
         **SETTINGS,
         **extra,
+        **options,
     ).run()
     state = load_checkpoint(latest_checkpoint(result.run_dir))
     return {
