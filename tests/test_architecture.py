@@ -147,7 +147,7 @@ def _imports(path: Path, module: str, modules: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             base = node.module
             if node.level:
-                package = module.rsplit(".", node.level)[0] if not path.name == "__init__.py" else module
+                package = module.rsplit(".", node.level)[0] if path.name != "__init__.py" else module
                 base = f"{package}.{base}"
             found.add(base)
             found |= {f"{base}.{alias.name}" for alias in node.names}
@@ -171,7 +171,7 @@ def test_seps_has_no_import_cycle():
         stack.append(module)
         for dependency in sorted(graph[module]):
             if state.get(dependency) == 1:
-                cycle = stack[stack.index(dependency) :] + [dependency]
+                cycle = [*stack[stack.index(dependency) :], dependency]
                 raise AssertionError("import cycle: " + " -> ".join(cycle))
             if dependency not in state:
                 visit(dependency)
