@@ -2,8 +2,11 @@
 
 import ast
 import csv
+import importlib
 import json
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,11 +15,27 @@ from seps import build
 from seps.errors import ConfigError
 from seps.experiment import Experiment, resume
 from seps.records import RunSummary
+from seps.registry import REGISTRIES
 from seps.run_dir import RunDir
 from seps.sweep import plan_sweep
-from tests import ext_module
 from tests.param_hashes import RECORDED_PATH, run_case
 from tests.smac_standin import MMM2StandIn
+
+ext_module: Any = None
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _user_module():
+    """Import tests/ext_module.py (which registers its components) for this module's tests only."""
+    global ext_module
+    saved = {kind: dict(registry._entries) for kind, registry in REGISTRIES.items()}
+    ext_module = importlib.import_module("tests.ext_module")
+    yield
+    for kind, registry in REGISTRIES.items():  # other tests see exactly the built-in registrations
+        registry._entries.clear()
+        registry._entries.update(saved[kind])
+    sys.modules.pop("tests.ext_module", None)
+
 
 TINY = {"num_envs": 2, "eval_episodes": 2, "hidden_sizes": (8,), "total_steps": 40, "eval_interval": 20}
 
