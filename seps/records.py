@@ -188,6 +188,13 @@ class RunSummary:
             seconds=seconds,
         )
 
+    @property
+    def best_return(self) -> float:
+        """``max_eval_return`` of a finished training run (a partition cell has none: an error)."""
+        if self.max_eval_return is None:
+            raise ValueError(f"a {self.kind} summary has no evaluation return")
+        return self.max_eval_return
+
     def to_plain(self) -> dict[str, object]:
         plain = attrs.asdict(self)
         plain["evaluations"] = [list(row) for row in self.evaluations]

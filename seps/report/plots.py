@@ -92,7 +92,7 @@ def returns_by_k(records: list[CellRecord], out_dir: Path) -> Path | None:
         for record in (r for r in fixed if env_label(r.cell) == env):
             summary = record.summary
             assert summary is not None and summary.k is not None  # done train cells
-            by_k.setdefault(summary.k, []).append(float(summary.max_eval_return or 0.0))
+            by_k.setdefault(summary.k, []).append(summary.best_return)
         ks = sorted(by_k)
         stats = [mean_std(by_k[k]) for k in ks]
         axes.errorbar(
@@ -102,7 +102,7 @@ def returns_by_k(records: list[CellRecord], out_dir: Path) -> Path | None:
         baselines = [r for r in train if env_label(r.cell) == env and r.cell.partitioner is None]
         for index, method in enumerate(dict.fromkeys(r.cell.method for r in baselines)):
             runs = [r for r in baselines if r.cell.method == method]
-            mean, std = mean_std([float(r.summary.max_eval_return or 0.0) for r in runs if r.summary])
+            mean, std = mean_std([r.summary.best_return for r in runs if r.summary])
             k = runs[0].summary.k if runs[0].summary else None
             marker = MARKERS[(index + 1) % len(MARKERS)]
             label = method_label(runs[0].cell, set())

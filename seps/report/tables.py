@@ -32,7 +32,7 @@ def return_table(records: list[CellRecord]) -> str | None:
         key = (method_label(record.cell, shown), env_label(record.cell))
         summary = record.summary
         assert summary is not None  # done cells only
-        values.setdefault(key, []).append(float(summary.max_eval_return or 0.0))
+        values.setdefault(key, []).append(summary.best_return)
     stats = {key: mean_std(v) for key, v in values.items()}
     rows = [[method] for method in methods]
     for env in envs:
