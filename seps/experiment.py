@@ -17,8 +17,8 @@ import attrs
 import numpy as np
 import torch
 
+from seps.builtin_components import load_builtins
 from seps.callbacks import TrainerCallback
-from seps.components import load_builtins
 from seps.config import ExperimentConfig
 from seps.device import resolve_device
 from seps.envs.base import MultiAgentEnv

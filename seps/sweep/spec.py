@@ -26,8 +26,8 @@ from typing import Any
 
 import attrs
 
+from seps.builtin_components import load_builtins
 from seps.collect import CollectConfig
-from seps.components import load_builtins
 from seps.config import ExperimentConfig
 from seps.errors import ConfigError, SepsError
 from seps.methods import mode_fixes_partitioner
