@@ -200,3 +200,16 @@ def test_seps_has_no_import_cycle():
     for module in sorted(graph):
         if module not in state:
             visit(module)
+
+
+def test_the_cli_sets_the_agent_id_option_and_leaves_it_to_the_method_by_default(tmp_path):
+    from seps.cli import build_parser
+    from seps.cli.train_command import experiment_from_args
+
+    parser = build_parser()
+    base = ["train", "--method", "fups", "--run-root", str(tmp_path)]
+    with_ids = experiment_from_args(parser.parse_args([*base, "--append-agent-ids"]))
+    assert with_ids.config.append_agent_ids is True and with_ids.grouping.append_agent_ids is True
+    default = experiment_from_args(parser.parse_args(base))
+    assert default.config.append_agent_ids is None and default.grouping.append_agent_ids is False
+    assert experiment_from_args(parser.parse_args([*base[:2], "fups_id"])).grouping.append_agent_ids is True
