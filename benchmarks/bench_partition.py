@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from sklearn.metrics import adjusted_rand_score
 
-from seps.components import load_builtins
+from seps.builtin_components import load_builtins
 from seps.pipeline import partition_agents
 from seps.registry import PARTITIONERS, resolve
 

@@ -1,6 +1,6 @@
 """seps: Selective Parameter Sharing for multi-agent reinforcement learning."""
 
-from seps.components import load_builtins
+from seps.builtin_components import load_builtins
 from seps.experiment import Experiment, RunResult, build, resume
 from seps.pipeline import PartitionResult, partition_agents
 from seps.records import Embeddings, Partition, Transitions

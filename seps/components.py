@@ -1,13 +1,18 @@
-"""Importing the built-in components, which registers them."""
+"""Deprecated name of :mod:`seps.builtin_components` (it clashed with :mod:`seps.sweep.components`)."""
 
 from __future__ import annotations
 
-import importlib
+import warnings
+from typing import Any
 
-BUILTIN_MODULES = ("seps.envs", "seps.encoders", "seps.clustering", "seps.learners", "seps.methods")
+from seps import builtin_components as _builtins
+
+_NAMES = ("BUILTIN_MODULES", "load_builtins")
 
 
-def load_builtins() -> None:
-    """Import every built-in component package so its registrations run (cheap: heavy ones register lazily)."""
-    for module in BUILTIN_MODULES:
-        importlib.import_module(module)
+def __getattr__(name: str) -> Any:
+    if name in _NAMES:
+        message = "seps.components is deprecated; import from seps.builtin_components"
+        warnings.warn(message, DeprecationWarning, stacklevel=2)
+        return getattr(_builtins, name)
+    raise AttributeError(f"module 'seps.components' has no attribute {name!r}")

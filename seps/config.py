@@ -67,9 +67,15 @@ class ExperimentConfig:
     """Options of the partitioner, e.g. {'k_max': 8}."""
     learner_options: dict[str, Any] = attrs.field(factory=dict)
     """Options of the learner, e.g. {'lr': 1e-3}."""
+    append_agent_ids: bool | None = attrs.field(default=None, validator=v.optional(v.instance_of(bool)))
+    """Policy option: append a one-hot agent id to each observation; None takes the method's (True for fups_id)."""
 
 
-def component_spec(component: Any, registry: Registry[Any]) -> Any:
+COMPONENT_FIELDS = ("encoder", "cluster", "learner")
+"""Config fields that hold a component (name, class or instance) with an ``<field>_options`` partner."""
+
+
+def component_spec(component: Any, registry: Registry[Any] | None = None) -> Any:
     """A JSON-friendly description of a component given as name, class or instance."""
     if component is None or isinstance(component, str):
         return component
@@ -80,11 +86,26 @@ def component_spec(component: Any, registry: Registry[Any]) -> Any:
     return {"class": path, "options": attrs.asdict(component)}
 
 
-def to_plain(config: ExperimentConfig, registries: dict[str, Registry[Any]]) -> dict[str, Any]:
-    """``attrs.asdict`` of the config with components turned into names or ``{'class', 'options'}``."""
+def to_plain(config: ExperimentConfig, registries: dict[str, Registry[Any]] | None = None) -> dict[str, Any]:
+    """``attrs.asdict`` of the config with components turned into names or ``{'class', 'options'}``.
+
+    ``registries`` is accepted for compatibility and not needed: a component's spec does not depend on it.
+    """
     plain = attrs.asdict(config, recurse=False)
     plain["collect"] = attrs.asdict(config.collect)
-    for field, registry in registries.items():
-        plain[field] = component_spec(plain[field], registry)
+    for field in COMPONENT_FIELDS:
+        plain[field] = component_spec(plain[field])
     plain["hidden_sizes"] = list(config.hidden_sizes)
     return plain
+
+
+def from_plain(plain: dict[str, Any]) -> ExperimentConfig:
+    """The inverse of :func:`to_plain`: a ``{'class', 'options'}`` component becomes its import path and options."""
+    plain = dict(plain)
+    for field in COMPONENT_FIELDS:
+        spec = plain.get(field)
+        if isinstance(spec, dict):
+            plain[field] = spec["class"]
+            plain[f"{field}_options"] = {**spec["options"], **plain.get(f"{field}_options", {})}
+    plain["collect"] = CollectConfig(**plain.get("collect", {}))
+    return ExperimentConfig(**plain)

@@ -7,10 +7,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +17,20 @@ import attrs
 import numpy as np
 import torch
 
-from seps.checkpoint import latest_checkpoint, load_checkpoint
-from seps.collect import CollectConfig
-from seps.components import load_builtins
-from seps.config import ExperimentConfig, to_plain
+from seps.builtin_components import load_builtins
+from seps.callbacks import TrainerCallback
+from seps.config import ExperimentConfig
 from seps.device import resolve_device
+from seps.envs.base import MultiAgentEnv
 from seps.errors import CheckpointError, ConfigError
 from seps.evaluation import evaluate
-from seps.methods import SharingPlan
+from seps.methods import SharingPlan, resolve_grouping
 from seps.nn.actor_critic import ActorCriticConfig, GroupedActorCritic
-from seps.pipeline import make_env, save_partition, type_agreement
+from seps.pipeline import check_env, make_env, partition_agents, type_agreement
 from seps.progress import StageCallback
-from seps.records import Partition
-from seps.registry import ENCODERS, LEARNERS, METHODS, PARTITIONERS, resolve
+from seps.records import Partition, RunSummary
+from seps.registry import ENCODERS, LEARNERS, PARTITIONERS, resolve
+from seps.run_dir import CONFIG, RunDir
 from seps.run_log import RunLog
 from seps.threads import pinned_threads
 from seps.trainer import LoopSettings, ObservationAdapter, Progress, Trainer
@@ -60,6 +60,12 @@ class RunResult:
     @property
     def final_eval_return(self) -> float:
         return self.evaluations[-1][1]
+
+    def summary(self, seconds: float | None = None) -> RunSummary:
+        """The run's :class:`~seps.records.RunSummary`: its ``summary.json`` and a sweep cell's ``done.json``."""
+        return RunSummary.of_training(
+            k=self.partition.k, ari=self.ari, env_steps=self.env_steps, evaluations=self.evaluations, seconds=seconds
+        )
 
 
 def build(
@@ -93,83 +99,114 @@ def build(
 
 
 class Experiment:
-    """A configured run; components are built and validated on construction, before any work."""
+    """A configured run. The constructor only validates (it builds no env); :meth:`run` builds and runs."""
 
-    def __init__(self, config: ExperimentConfig, run_dir: Path | None = None) -> None:
+    def __init__(self, config: ExperimentConfig, run_dir: Path | RunDir | None = None) -> None:
         self.config = config
-        self.method = resolve(METHODS, config.method)
-        if self.method.uses_partitioner:
-            self.encoder = resolve(ENCODERS, config.encoder or "vae", **config.encoder_options)
-            self.cluster = resolve(PARTITIONERS, config.cluster or "kmeans_db", **config.cluster_options)
-        elif (
-            config.encoder is not None or config.cluster is not None or config.encoder_options or config.cluster_options
-        ):
-            raise ConfigError(
-                f"method {config.method!r} does not partition agents, so an encoder or partitioner has no effect; "
-                "drop encoder/cluster or use method 'seps'"
-            )
+        self.grouping = resolve_grouping(
+            config.method,
+            encoder=config.encoder,
+            cluster=config.cluster,
+            encoder_options=config.encoder_options,
+            cluster_options=config.cluster_options,
+            append_agent_ids=config.append_agent_ids,
+        )
         self.learner = resolve(LEARNERS, config.learner, **config.learner_options)
         self.device = resolve_device(config.device)
-        self.env = make_env(config.env, num_envs=config.num_envs, **config.env_options)
-        self.run_dir = run_dir
+        check_env(config.env, config.num_envs, **config.env_options)
+        self.run_dir = None if run_dir is None else Path(run_dir)
 
-    def run(self, progress: Callable[[Progress], None] | None = None, stages: StageCallback | None = None) -> RunResult:
-        """Collect -> encode -> cluster (seps only) -> build the grouped policy -> learn.
+    @property
+    def encoder(self) -> Any:
+        """The encoder of the partition pipeline; None when the partition needs no embeddings."""
+        return self.grouping.encoder
+
+    @property
+    def cluster(self) -> Any:
+        """The partitioner that groups the agents (``fixed`` for nops, fups and fups_id)."""
+        return self.grouping.partitioner
+
+    def run(
+        self,
+        progress: Callable[[Progress], None] | None = None,
+        stages: StageCallback | None = None,
+        callbacks: Sequence[TrainerCallback] = (),
+    ) -> RunResult:
+        """Build the envs, then collect -> encode -> cluster (when the partition needs data) -> build -> learn.
 
         Everything runs with ``config.torch_threads`` torch and BLAS threads. ``progress`` sees the
-        trainer after every update, ``stages`` the pre-training stages as they advance.
+        trainer after every update, ``stages`` the pre-training stages as they advance and
+        ``callbacks`` (:class:`~seps.callbacks.TrainerCallback`) the trainer at every rollout,
+        update and evaluation.
         """
         with pinned_threads(self.config.torch_threads):
-            return self._run(progress, stages)
+            return self._run(progress, stages, callbacks)
 
-    def _run(self, progress: Callable[[Progress], None] | None, stages: StageCallback | None) -> RunResult:
+    def _run(
+        self,
+        progress: Callable[[Progress], None] | None,
+        stages: StageCallback | None,
+        callbacks: Sequence[TrainerCallback],
+    ) -> RunResult:
         config = self.config
-        resuming = self.run_dir is not None and (self.run_dir / "checkpoints").exists()
-        run_dir = self.run_dir or self._new_run_dir()
-        plan = self._load_plan(run_dir) if resuming else self._make_plan(run_dir, stages)
-        policy, prepare = self.build_policy(plan)
-        eval_env = make_env(config.env, num_envs=config.eval_episodes, **config.env_options)
-        settings = LoopSettings(
-            total_steps=config.total_steps,
-            eval_interval=config.eval_interval,
-            eval_episodes=config.eval_episodes,
-            eval_greedy=config.eval_greedy,
-            checkpoint_interval=config.checkpoint_interval,
-            seed=config.seed,
-        )
-        trainer = Trainer(
-            env=self.env,
-            eval_env=eval_env,
-            policy=policy,
-            learner=self.learner,
-            prepare=prepare,
-            settings=settings,
-            run_dir=run_dir,
-            device=self.device,
-        )
-        log = RunLog(run_dir)
+        start = time.perf_counter()
+        run_dir = RunDir(self.run_dir) if self.run_dir is not None else None
+        resuming = run_dir is not None and run_dir.has_checkpoint()
+        env = make_env(config.env, num_envs=config.num_envs, **config.env_options)
+        eval_env: MultiAgentEnv | None = None
+        log: RunLog | None = None
         try:
+            if run_dir is None:
+                run_dir = RunDir.for_config(config)
+                run_dir.write_config(config)
+            elif not (run_dir.path / CONFIG).is_file():
+                run_dir.write_config(config)
+            self.run_dir = run_dir.path
+            plan = self._load_plan(run_dir) if resuming else self._make_plan(env, run_dir, stages)
+            policy, prepare = self.build_policy(plan, env)
+            eval_env = make_env(config.env, num_envs=config.eval_episodes, **config.env_options)
+            trainer = Trainer(
+                env=env,
+                eval_env=eval_env,
+                policy=policy,
+                learner=self.learner,
+                prepare=prepare,
+                settings=LoopSettings(
+                    total_steps=config.total_steps,
+                    eval_interval=config.eval_interval,
+                    eval_episodes=config.eval_episodes,
+                    eval_greedy=config.eval_greedy,
+                    checkpoint_interval=config.checkpoint_interval,
+                    seed=config.seed,
+                ),
+                run_dir=run_dir.path,
+                device=self.device,
+            )
+            log = RunLog(run_dir.path)
             if resuming:
-                trainer.load_state_dict(load_checkpoint(latest_checkpoint(run_dir)))
+                trainer.load_state_dict(run_dir.load_latest())
                 log.truncate_after(trainer.env_steps)
-                logger.info("resuming %s from env step %d", run_dir, trainer.env_steps)
-            trainer.train(log, progress)
+                logger.info("resuming %s from env step %d", run_dir.path, trainer.env_steps)
+            trainer.train(log, progress, callbacks)
         finally:
-            log.close()
-            self.env.close()
-            eval_env.close()
-        return RunResult(
+            if log is not None:
+                log.close()
+            env.close()
+            if eval_env is not None:
+                eval_env.close()
+        result = RunResult(
             partition=plan.partition,
-            run_dir=run_dir,
+            run_dir=run_dir.path,
             evaluations=tuple(trainer.evaluations),
             env_steps=trainer.env_steps,
-            ari=type_agreement(self.env.agent_types, plan.partition.labels),
+            ari=type_agreement(env.agent_types, plan.partition.labels),
         )
+        run_dir.write_summary(result.summary(seconds=time.perf_counter() - start))
+        return result
 
-    def build_policy(self, plan: SharingPlan) -> tuple[GroupedActorCritic, ObservationAdapter]:
-        """Stage 4: the grouped actor-critic for ``plan`` (seeded), and its observation adapter."""
+    def build_policy(self, plan: SharingPlan, env: MultiAgentEnv) -> tuple[GroupedActorCritic, ObservationAdapter]:
+        """Stage 4: the grouped actor-critic for ``plan`` on ``env``'s spaces (seeded), and its observation adapter."""
         torch.manual_seed(self.config.seed)
-        env = self.env
         prepare = ObservationAdapter(env.n_agents, plan.append_agent_ids, self.device)
         hidden = self.config.hidden_sizes
         policy = GroupedActorCritic(
@@ -187,11 +224,12 @@ class Experiment:
         if self.run_dir is None:
             raise CheckpointError("this experiment has no run directory yet; run() it or use seps.resume(run_dir)")
         config = self.config
+        run_dir = RunDir(self.run_dir)
         episodes = episodes or config.eval_episodes
-        policy, prepare = self.build_policy(self._load_plan(self.run_dir))
-        policy.load_state_dict(load_checkpoint(latest_checkpoint(self.run_dir))["policy"])
         eval_env = make_env(config.env, num_envs=episodes, **config.env_options)
         try:
+            policy, prepare = self.build_policy(self._load_plan(run_dir), eval_env)
+            policy.load_state_dict(run_dir.load_latest()["policy"])
             return evaluate(
                 policy,
                 eval_env,
@@ -203,38 +241,31 @@ class Experiment:
         finally:
             eval_env.close()
 
-    def _new_run_dir(self) -> Path:
-        config = self.config
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        base = Path(config.run_root) / f"{config.method}-{config.env}-{config.seed}-{stamp}".replace(":", "_")
-        run_dir, suffix = base, 1
-        while run_dir.exists():
-            run_dir, suffix = base.with_name(f"{base.name}-{suffix}"), suffix + 1
-        run_dir.mkdir(parents=True)
-        (run_dir / "config.json").write_text(json.dumps(to_plain(config, COMPONENT_REGISTRIES), indent=2))
-        return run_dir
-
-    def _make_plan(self, run_dir: Path, stages: StageCallback | None = None) -> SharingPlan:
-        config = self.config
-        if self.method.uses_partitioner:
-            plan: SharingPlan = self.method.plan(
+    def _make_plan(self, env: MultiAgentEnv, run_dir: RunDir, stages: StageCallback | None = None) -> SharingPlan:
+        """Stages 1-3: the partition, from data when the partitioner needs it; written to ``partition.json``."""
+        config, grouping = self.config, self.grouping
+        check_agents = getattr(grouping.partitioner, "check_agents", None)
+        if callable(check_agents):  # before any stage runs
+            check_agents(env.n_agents)
+        partition = grouping.fixed_partition(env.n_agents, config.seed)
+        pretraining = None
+        if partition is None:
+            pretraining = partition_agents(
                 config.env,
-                self.env.n_agents,
+                grouping.encoder,
+                grouping.partitioner,
                 seed=config.seed,
-                encoder=self.encoder,
-                cluster=self.cluster,
                 collect_config=config.collect,
                 env_options=config.env_options,
                 threads=config.torch_threads,
                 progress=stages,
             )
-        else:
-            plan = self.method.plan(config.env, self.env.n_agents, seed=config.seed)
-        pretraining = plan.pretraining
-        save_partition(
-            run_dir,
+            partition = pretraining.partition
+        # The plan keeps no pre-training result: the transitions buffer is not held through training.
+        plan = SharingPlan(partition=partition, append_agent_ids=grouping.append_agent_ids)
+        run_dir.write_partition(
             plan.partition,
-            self.env.agent_types,
+            env.agent_types,
             None if pretraining is None else pretraining.embeddings,
             append_agent_ids=plan.append_agent_ids,
             **({} if pretraining is None else {"seconds": pretraining.seconds}),
@@ -242,26 +273,15 @@ class Experiment:
         return plan
 
     @staticmethod
-    def _load_plan(run_dir: Path) -> SharingPlan:
-        summary = json.loads((run_dir / "partition.json").read_text())
-        partition = Partition.from_json(json.dumps(summary))
+    def _load_plan(run_dir: RunDir) -> SharingPlan:
+        partition, summary = run_dir.read_partition()
         return SharingPlan(partition=partition, append_agent_ids=bool(summary["append_agent_ids"]))
 
 
 def resume(run_dir: str | Path, total_steps: int | None = None) -> Experiment:
     """An experiment that continues ``run_dir`` from its last checkpoint (optionally to a new step budget)."""
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.json").is_file() or not (run_dir / "partition.json").is_file():
-        raise CheckpointError(f"{run_dir} is not a seps run directory (no config.json / partition.json)")
-    latest_checkpoint(run_dir)  # fail before building anything when there is no checkpoint
+    directory = RunDir(run_dir)
+    directory.check_resumable()  # fail before building anything when there is no checkpoint
     load_builtins()
-    plain = json.loads((run_dir / "config.json").read_text())
-    for field in COMPONENT_REGISTRIES:
-        spec = plain[field]
-        if isinstance(spec, dict):
-            plain[field] = spec["class"]
-            plain[f"{field}_options"] = {**spec["options"], **plain[f"{field}_options"]}
-    plain["collect"] = CollectConfig(**plain["collect"])
-    if total_steps is not None:
-        plain["total_steps"] = total_steps
-    return Experiment(ExperimentConfig(**plain), run_dir=run_dir)
+    overrides = {} if total_steps is None else {"total_steps": total_steps}
+    return Experiment(directory.read_config(**overrides), run_dir=directory.path)

@@ -67,6 +67,34 @@ def make_env(env: Any, num_envs: int = 1, **options: Any) -> MultiAgentEnv:
     return built
 
 
+def env_factory(env: Any) -> Any:
+    """The factory a registered env name (or import string) stands for, a factory as it is; builds nothing."""
+    return ENVS.get(env) if isinstance(env, str) else env
+
+
+def check_env(env: Any, num_envs: int = 1, **options: Any) -> None:
+    """Refuse an unknown env or options its factory does not take, without building it (no simulator starts)."""
+    if isinstance(env, MultiAgentEnv):
+        return
+    factory = env_factory(env)
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # a builtin or C factory: its options are checked when it is built
+        return
+    try:
+        signature.bind(num_envs=num_envs, **options)
+    except TypeError as error:
+        raise ConfigError(f"env {env!r}: {error}") from None
+
+
+def env_agent_count(env: Any, **options: Any) -> int | None:
+    """The env's number of agents when its factory can tell without building (``factory.agent_count``), else None."""
+    if isinstance(env, MultiAgentEnv):
+        return env.n_agents
+    count = getattr(env_factory(env), "agent_count", None)
+    return int(count(**options)) if callable(count) else None
+
+
 def partition_agents(
     env: Any = "bps-1",
     encoder: Any = "vae",

@@ -137,3 +137,95 @@ def canonical_labels(labels: np.ndarray) -> np.ndarray:
     rank = np.empty_like(first_index)
     rank[np.argsort(first_index)] = np.arange(len(first_index))
     return rank[inverse].astype(np.int64)
+
+
+def _evaluations(rows: object) -> tuple[tuple[int, float, float], ...]:
+    return tuple((int(s), float(m), float(d)) for s, m, d in rows)  # type: ignore[attr-defined]
+
+
+def _optional_float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+@attrs.frozen(kw_only=True)
+class RunSummary:
+    """The result of one run or sweep cell: ``summary.json`` of a run, ``done.json`` of a cell, read by the report.
+
+    One record for both kinds of cell: a training run (``kind='train'``) has evaluations and env
+    steps; a partition cell (``kind='partition'``) has only the partition's K and ARI.
+    """
+
+    kind: str = "train"
+    """'train' (an RL run) or 'partition' (collect -> encode -> cluster only)."""
+    k: int | None = None
+    """Number of parameter groups of the run's partition."""
+    ari: float | None = attrs.field(default=None, converter=_optional_float)
+    """Adjusted Rand index against the env's true agent types; None when the env has none."""
+    env_steps: int | None = None
+    evaluations: tuple[tuple[int, float, float], ...] = attrs.field(default=(), converter=_evaluations)
+    """(env steps, mean, std) of every evaluation: the learning curve."""
+    max_eval_return: float | None = attrs.field(default=None, converter=_optional_float)
+    """The paper's Table 2 metric: the best mean evaluation return."""
+    final_eval_return: float | None = attrs.field(default=None, converter=_optional_float)
+    seconds: float | None = attrs.field(default=None, converter=_optional_float)
+    """Wall-clock time of the run or cell."""
+    stage_seconds: dict[str, float] = attrs.field(factory=dict)
+    """Wall-clock time of each stage, when measured separately (partition cells: embeddings, cluster)."""
+    cache_hit: bool | None = None
+    """Partition cells: whether the embeddings came from the sweep's cache."""
+
+    @classmethod
+    def of_training(
+        cls, *, k: int, ari: float | None, env_steps: int, evaluations: object, seconds: float | None = None
+    ) -> RunSummary:
+        """The summary of a training run from its evaluations (max and final return derived from them)."""
+        rows = _evaluations(evaluations)
+        return cls(
+            kind="train",
+            k=k,
+            ari=ari,
+            env_steps=env_steps,
+            evaluations=rows,
+            max_eval_return=max(mean for _, mean, _ in rows) if rows else None,
+            final_eval_return=rows[-1][1] if rows else None,
+            seconds=seconds,
+        )
+
+    @property
+    def best_return(self) -> float:
+        """``max_eval_return`` of a finished training run (a partition cell has none: an error)."""
+        if self.max_eval_return is None:
+            raise ValueError(f"a {self.kind} summary has no evaluation return")
+        return self.max_eval_return
+
+    def to_plain(self) -> dict[str, object]:
+        plain = attrs.asdict(self)
+        plain["evaluations"] = [list(row) for row in self.evaluations]
+        return plain
+
+    @classmethod
+    def from_plain(cls, data: Mapping[str, object]) -> RunSummary:
+        """Read a summary written by :meth:`to_plain` (or by an older seps: unknown keys are ignored)."""
+        known = {field.name for field in attrs.fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        seconds = values.get("seconds")
+        if isinstance(seconds, Mapping):  # older partition cells wrote their stage times as 'seconds'
+            values["stage_seconds"] = dict(seconds)
+            values["seconds"] = sum(float(v) for v in seconds.values())
+        if "kind" not in values:
+            values["kind"] = "train" if "env_steps" in data or "max_eval_return" in data else "partition"
+        return cls(**values)  # type: ignore[arg-type]
+
+    def __getitem__(self, key: str) -> object:
+        """Mapping-style access (``summary['max_eval_return']``), as when ``done.json`` was a plain dict."""
+        plain = self.to_plain()
+        if key not in plain:
+            raise KeyError(key)
+        return plain[key]
+
+
+def as_summary(value: RunSummary | Mapping[str, object] | None) -> RunSummary | None:
+    """A :class:`RunSummary` from a summary, its plain form, or None."""
+    if value is None or isinstance(value, RunSummary):
+        return value
+    return RunSummary.from_plain(value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from seps.callbacks import CallbackList, TrainerCallback
 from seps.checkpoint import save_checkpoint
 from seps.envs.base import MultiAgentEnv, StepResult
 from seps.evaluation import EpisodeTracker, evaluate
@@ -92,14 +93,26 @@ class Trainer:
         self.env_steps = 0
         self.evaluations: list[tuple[int, float, float]] = []
         self.current: StepResult | None = None
+        self.callback = CallbackList()
 
     # -- the loop ---------------------------------------------------------------------------------------------
 
-    def train(self, log: RunLog, progress: Callable[[Progress], None] | None = None) -> None:
-        """Run until ``total_steps`` env steps (over all copies), evaluating and checkpointing on the way."""
+    def train(
+        self,
+        log: RunLog,
+        progress: Callable[[Progress], None] | None = None,
+        callbacks: Sequence[TrainerCallback] = (),
+    ) -> None:
+        """Run until ``total_steps`` env steps (over all copies), evaluating and checkpointing on the way.
+
+        ``callbacks`` see the trainer at the end of every rollout, update and evaluation (see
+        :mod:`seps.callbacks`); ``progress`` receives a :class:`Progress` after every update.
+        """
         settings = self.settings
+        self.callback = CallbackList(callbacks)
         if self.current is None:
             self.current = self.env.reset(settings.seed)
+        self.callback.on_train_start(self)
         if not self.evaluations:
             self._evaluate(log)
         start_time, start_steps = time.perf_counter(), self.env_steps
@@ -108,9 +121,11 @@ class Trainer:
             crossed_eval = self._crossed(settings.eval_interval)
             crossed_ckpt = self._crossed(settings.checkpoint_interval)
             train_returns += self._rollout()
+            self.callback.on_rollout_end(self)
             metrics = self.learner.update(
                 self.policy, self.optimizer, self.storage, self._value(self.current.obs), self.generator
             )
+            self.callback.on_update_end(self, metrics)
             speed = (self.env_steps - start_steps) / max(time.perf_counter() - start_time, 1e-9)
             if crossed_eval(self.env_steps):
                 episode_return = float(np.mean(train_returns)) if train_returns else float("nan")
@@ -134,6 +149,7 @@ class Trainer:
         if self.evaluations[-1][0] != self.env_steps:
             self._evaluate(log)
         self.checkpoint()
+        self.callback.on_train_end(self)
 
     def _crossed(self, interval: int) -> Callable[[int], bool]:
         before = self.env_steps // interval
@@ -195,6 +211,7 @@ class Trainer:
         self.evaluations.append((self.env_steps, mean, std))
         log.write(self.env_steps, "eval", {"eval_return": mean, "eval_return_std": std})
         logger.info("step %d: evaluation return %.2f ± %.2f", self.env_steps, mean, std)
+        self.callback.on_evaluation_end(self, mean, std)
 
     # -- checkpoints --------------------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from seps import build, resume
-from seps.components import load_builtins
+from seps.builtin_components import load_builtins
 from seps.errors import ConfigError
 from seps.learners.base import LOSS_TERMS, OnPolicyLearner
 from seps.learners.ppo import PPO

@@ -157,7 +157,6 @@ def test_every_cell_is_an_ordinary_run_directory_and_a_rerun_skips_finished_cell
         experiment = resume(cell)  # seps can continue or evaluate it like any run
         assert experiment.config.seed == json.loads((cell / "cell.json").read_text())["seed"]
         assert experiment.config.method == outcome.name.split("-")[0]
-        experiment.env.close()
     assert len(list((tmp_path / "sweep" / "cells").glob("seps-*/embeddings.npz"))) == 2
     before = done_cells(tmp_path / "sweep")
     again = run_sweep(train_spec(tmp_path / "sweep"), workers=0)

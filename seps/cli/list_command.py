@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from seps.components import load_builtins
+from seps.builtin_components import load_builtins
 from seps.registry import REGISTRIES
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from seps.builtin_components import load_builtins
 from seps.cli.options import check_writable_dir, parse_options
 from seps.cli.stage_bar import StageBar
 from seps.collect import CollectConfig
-from seps.components import load_builtins
 from seps.errors import ConfigError
 from seps.pipeline import PartitionResult, partition_agents, save_partition
 from seps.records import Transitions

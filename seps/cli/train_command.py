@@ -29,6 +29,12 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--encoder", default=None, help="seps only (default vae)")
     parser.add_argument("--cluster", default=None, help="seps only (default kmeans_db)")
     parser.add_argument("--learner", default="a2c", help="a2c or ppo (see `seps list`)")
+    parser.add_argument(
+        "--append-agent-ids",
+        action="store_true",
+        default=None,
+        help="policy option: one-hot agent ids on every observation (default: the method's; fups_id = fups + this)",
+    )
     parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
     parser.add_argument("--num-envs", type=int, default=DEFAULTS.num_envs)
     parser.add_argument("--hidden", type=int, nargs="+", default=list(DEFAULTS.hidden_sizes), help="layer widths")
@@ -80,6 +86,7 @@ def experiment_from_args(args: argparse.Namespace) -> Experiment:
         cluster_options=options["cluster"],
         learner_options=options["learner"],
         env_options=options["env"],
+        append_agent_ids=args.append_agent_ids,
     )
 
 

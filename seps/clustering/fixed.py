@@ -67,7 +67,10 @@ class Fixed:
 
     def fit(self, embeddings: Embeddings | np.ndarray, seed: int = 0) -> Partition:
         """Return the fixed partition for the N agents (the embeddings' values are not used)."""
-        n_agents = len(as_means(embeddings))
+        return self.fit_agents(len(as_means(embeddings)), seed)
+
+    def fit_agents(self, n_agents: int, seed: int = 0) -> Partition:
+        """The partition of ``n_agents`` agents without any data: a run with this partitioner trains no encoder."""
         self.check_agents(n_agents)
         if self.labels is not None:
             return Partition(labels=np.asarray(self.labels, dtype=np.int64), method="fixed")

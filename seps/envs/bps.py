@@ -19,6 +19,7 @@ discrete actions (no-op, -x, +x, -y, +y) push with ``accel = 5`` on mass 1, and
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -294,6 +295,13 @@ def _task_factory(type_counts: tuple[int, ...], heterogeneous: bool, name: str) 
 
     kind = "BPS-h" if heterogeneous else "BPS"
     make.__doc__ = f"Build {name}: {kind} with {sum(type_counts)} agents in colours {'-'.join(map(str, type_counts))}."
+    # The options are BlindParticleSpread's (less the two fixed here): sweep validation binds them without building.
+    parameters = inspect.signature(BlindParticleSpread).parameters
+    make.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [p for n, p in parameters.items() if n not in ("type_counts", "heterogeneous", "name")]
+        + [inspect.Parameter("name", inspect.Parameter.KEYWORD_ONLY, default=name)]
+    )
+    make.agent_count = lambda **options: sum(type_counts)  # type: ignore[attr-defined]
     return make
 
 

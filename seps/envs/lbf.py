@@ -17,9 +17,12 @@ import numpy as np
 from lbforaging.foraging.environment import Action, ForagingEnv
 
 from seps.envs.gymnasium_adapter import GymnasiumEnv
+from seps.envs.lbf_masks import lbf_action_mask
 from seps.errors import ConfigError
 
 N_ACTIONS = len(Action)
+
+__all__ = ["N_ACTIONS", "lbf_12ag_3lvl", "lbf_action_mask", "make_lbf"]
 
 
 def fixed_levels(n_agents: int, n_levels: int) -> np.ndarray:
@@ -56,15 +59,6 @@ class FixedLevelForaging(ForagingEnv):
         # All food eaten ends the episode; reaching the step limit first is a truncation.
         terminated = bool(self.field.sum() == 0)
         return obs, rewards, terminated, bool(done) and not terminated, info
-
-
-def lbf_action_mask(env: Any) -> np.ndarray:
-    """bool (N, 6): lbforaging's currently valid actions of each agent."""
-    foraging = env.unwrapped
-    mask = np.zeros((len(foraging.players), N_ACTIONS), dtype=bool)
-    for index, player in enumerate(foraging.players):
-        mask[index, [action.value for action in foraging._valid_actions[player]]] = True
-    return mask
 
 
 def make_lbf(

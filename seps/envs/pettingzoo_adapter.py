@@ -26,7 +26,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo.utils.env import ParallelEnv
 
-from seps.envs.gymnasium_adapter import CopyStep, LoopedEnv, flat_box
+from seps.envs.looped import CopyStep, LoopedEnv, flat_box
 from seps.errors import EnvError, UnknownComponentError
 
 

@@ -90,19 +90,23 @@ def returns_by_k(records: list[CellRecord], out_dir: Path) -> Path | None:
     for axes, env in zip(axes_list[0], envs, strict=True):
         by_k: dict[int, list[float]] = {}
         for record in (r for r in fixed if env_label(r.cell) == env):
-            by_k.setdefault(int(record.summary["k"]), []).append(record.summary["max_eval_return"])  # type: ignore[index]
+            summary = record.summary
+            assert summary is not None and summary.k is not None  # done train cells
+            by_k.setdefault(summary.k, []).append(summary.best_return)
         ks = sorted(by_k)
         stats = [mean_std(by_k[k]) for k in ks]
         axes.errorbar(
             ks, [m for m, _ in stats], yerr=[s for _, s in stats], marker="o", capsize=4, label="SePS, fixed K"
         )
-        for method, marker in (("fups", "s"), ("nops", "^"), ("fups_id", "D")):
-            runs = [r for r in train if env_label(r.cell) == env and r.cell.method == method]
-            if runs:
-                mean, std = mean_std([r.summary["max_eval_return"] for r in runs])  # type: ignore[index]
-                k = int(runs[0].summary["k"])  # type: ignore[index]
-                label = method_label(runs[0].cell, set())
-                axes.errorbar([k], [mean], yerr=[std], marker=marker, capsize=4, linestyle="none", label=label)
+        # Reference points: every sharing mode that fixes its partition (FuPS at K = 1, NoPS at K = N, ...).
+        baselines = [r for r in train if env_label(r.cell) == env and r.cell.partitioner is None]
+        for index, method in enumerate(dict.fromkeys(r.cell.method for r in baselines)):
+            runs = [r for r in baselines if r.cell.method == method]
+            mean, std = mean_std([r.summary.best_return for r in runs if r.summary])
+            k = runs[0].summary.k if runs[0].summary else None
+            marker = MARKERS[(index + 1) % len(MARKERS)]
+            label = method_label(runs[0].cell, set())
+            axes.errorbar([k], [mean], yerr=[std], marker=marker, capsize=4, linestyle="none", label=label)
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_xlabel("number of parameter groups K")
         axes.set_ylabel("max evaluation return (mean ± std)")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,10 +10,11 @@ from typing import Any
 import attrs
 import numpy as np
 
+from seps.methods import method_title
+from seps.records import RunSummary, as_summary
+from seps.run_dir import METRICS, PARTITION
+from seps.run_log import read_metric
 from seps.sweep import Cell, load_manifest, read_done
-
-METHOD_NAMES = {"nops": "NoPS", "fups": "FuPS", "fups_id": "FuPS+id", "seps": "SePS"}
-"""The paper's names of the sharing modes."""
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -23,8 +23,8 @@ class CellRecord:
 
     cell: Cell
     directory: Path
-    summary: dict[str, Any] | None
-    """``done.json``; None while the cell is unfinished."""
+    summary: RunSummary | None = attrs.field(converter=as_summary)
+    """``done.json`` (a plain mapping is read as one); None while the cell is unfinished."""
     error: str | None
     """The one-line error of a failed cell."""
 
@@ -38,7 +38,7 @@ class CellRecord:
 
     def partition(self) -> dict[str, Any] | None:
         """``partition.json`` (labels, chosen K, scores, ARI when known, true types), if written."""
-        path = self.directory / "partition.json"
+        path = self.directory / PARTITION
         return json.loads(path.read_text()) if path.is_file() else None
 
     def embeddings(self) -> tuple[np.ndarray, np.ndarray | None] | None:
@@ -51,15 +51,11 @@ class CellRecord:
 
     def curve(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(env steps, evaluation return) from ``metrics.csv``, if any evaluation was logged."""
-        path = self.directory / "metrics.csv"
-        if not path.is_file():
-            return None
-        with path.open(newline="") as source:
-            rows = [r for r in csv.DictReader(source) if r.get("kind") == "eval" and r.get("eval_return")]
+        rows = read_metric(self.directory / METRICS, "eval", "eval_return")
         if not rows:
             return None
-        steps = np.asarray([int(r["env_steps"]) for r in rows])
-        returns = np.asarray([float(r["eval_return"]) for r in rows])
+        steps = np.asarray([step for step, _ in rows])
+        returns = np.asarray([value for _, value in rows])
         order = np.argsort(steps, kind="stable")
         return steps[order], returns[order]
 
@@ -102,7 +98,7 @@ def varying(cells: Iterable[Cell]) -> set[str]:
 
 def method_label(cell: Cell, shown: set[str]) -> str:
     """'SePS (vae, kmeans_db)': the method with the parts that vary in the sweep."""
-    base = METHOD_NAMES.get(cell.method or "", cell.method or "")
+    base = method_title(cell.method or "")
     extra = [value for key, value in _parts(cell).items() if key in shown]
     return f"{base} ({', '.join(extra)})" if extra else base
 

@@ -30,7 +30,9 @@ def return_table(records: list[CellRecord]) -> str | None:
     values: dict[tuple[str, str], list[float]] = {}
     for record in train:
         key = (method_label(record.cell, shown), env_label(record.cell))
-        values.setdefault(key, []).append(float(record.summary["max_eval_return"]))  # type: ignore[index]
+        summary = record.summary
+        assert summary is not None  # done cells only
+        values.setdefault(key, []).append(summary.best_return)
     stats = {key: mean_std(v) for key, v in values.items()}
     rows = [[method] for method in methods]
     for env in envs:

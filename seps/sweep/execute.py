@@ -42,7 +42,7 @@ def prepare_worker(imports: tuple[str, ...], paths: tuple[str, ...]) -> None:
     """One torch thread per worker (cells run in parallel instead), and the user's component modules."""
     import torch
 
-    from seps.components import load_builtins
+    from seps.builtin_components import load_builtins
 
     torch.set_num_threads(1)
     if (imports, paths) not in _prepared:

@@ -1,8 +1,9 @@
 """Grid expansion: a :class:`SweepSpec` becomes a list of :class:`Cell`, each with a stable name.
 
-Baselines (methods that do not partition, e.g. nops, fups, fups_id) are not multiplied by
-encoders and partitioners. A cell's name is readable parts plus a hash of everything that
-defines it, so re-running a sweep finds its cells and a changed setting makes a new cell.
+Sharing modes with a fixed partition (nops, fups, fups_id) are not multiplied by encoders
+and partitioners, and a partitioner that needs no embeddings (``fixed``) by no encoder.
+A cell's name is readable parts plus a hash of everything that defines it, so re-running
+a sweep finds its cells and a changed setting makes a new cell.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import attrs
 
 from seps.collect import CollectConfig
 from seps.config import ExperimentConfig
-from seps.registry import METHODS
+from seps.methods import mode_fixes_partitioner, needs_embeddings
+from seps.registry import PARTITIONERS
 from seps.sweep.components import Component
 from seps.sweep.spec import SweepSpec, experiment_value
 
@@ -125,6 +127,16 @@ def _short(value: Any) -> str:
     return text[:24]
 
 
+def component_pairs(spec: SweepSpec) -> list[tuple[Component | None, Component | None]]:
+    """(encoder, partitioner) of the partitioning cells; a partitioner that needs no embeddings gets no encoder."""
+    pairs: dict[str, tuple[Component | None, Component | None]] = {}
+    for each, partitioner in itertools.product(spec.encoders, spec.partitioners):
+        encoder = each if needs_embeddings(PARTITIONERS.get(partitioner.name)) else None
+        key = json.dumps([None if encoder is None else encoder.key, partitioner.key])
+        pairs.setdefault(key, (encoder, partitioner))
+    return list(pairs.values())
+
+
 def expand(spec: SweepSpec) -> list[Cell]:
     """Every cell of the sweep, in a stable order (env, method, components, grid values, seed)."""
     axis_names = list(spec.grid)
@@ -145,8 +157,7 @@ def expand(spec: SweepSpec) -> list[Cell]:
                 )
             continue
         for method in spec.methods:
-            partitions = getattr(METHODS.get(method), "uses_partitioner", False)
-            pairs = itertools.product(spec.encoders, spec.partitioners) if partitions else [(None, None)]
+            pairs = [(None, None)] if mode_fixes_partitioner(method) else component_pairs(spec)
             for (encoder, partitioner), learner, values, seed in itertools.product(
                 pairs, spec.learners, axis_values, spec.seeds
             ):

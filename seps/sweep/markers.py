@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from seps.records import RunSummary
 from seps.sweep.cache import write_json_atomic
 
 try:
@@ -50,17 +51,18 @@ def is_done(directory: Path) -> bool:
     return (directory / DONE).is_file()
 
 
-def read_done(directory: Path) -> dict[str, Any] | None:
-    """The cell's result summary, or None when it has not finished."""
+def read_done(directory: Path) -> RunSummary | None:
+    """The cell's :class:`~seps.records.RunSummary`, or None when it has not finished."""
     try:
         data: dict[str, Any] = json.loads((directory / DONE).read_text())
     except (OSError, ValueError):
         return None
-    return data
+    return RunSummary.from_plain(data)
 
 
-def mark_done(directory: Path, summary: dict[str, Any]) -> None:
-    write_json_atomic(directory / DONE, {"status": "done", **summary})
+def mark_done(directory: Path, summary: RunSummary) -> None:
+    """Write ``done.json``: the summary and ``"status": "done"`` (its presence means the cell finished)."""
+    write_json_atomic(directory / DONE, {"status": "done", **summary.to_plain()})
 
 
 def mark_failed(directory: Path, name: str, error: BaseException, seconds: float) -> Outcome:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from seps.pipeline import save_partition
+from seps.records import RunSummary
 from seps.registry import PARTITIONERS, resolve
+from seps.run_dir import RunDir
 from seps.sweep.cache import CachedEmbeddings, EmbeddingCache, write_json_atomic
 from seps.sweep.grid import Cell
 from seps.sweep.markers import CELL, Outcome, cell_dir, cell_lock, clear_failure, is_done, mark_done, mark_failed
@@ -45,14 +46,15 @@ def _fit_one(cell: Cell, directory: Path, cached: CachedEmbeddings) -> Outcome:
         except Exception as error:  # one failing partitioner must not stop the others
             return mark_failed(directory, cell.name, error, time.perf_counter() - start)
         seconds = time.perf_counter() - start
-        ari = save_partition(directory, partition, cached.agent_types, cached.embeddings)["ari"]
-        mark_done(
-            directory,
-            {
-                "k": partition.k,
-                "ari": ari,
-                "cache_hit": cached.hit,
-                "seconds": {"embeddings": cached.seconds, "cluster": seconds},
-            },
+        ari = RunDir(directory).write_partition(partition, cached.agent_types, cached.embeddings)["ari"]
+        stages = {"embeddings": cached.seconds, "cluster": seconds}
+        summary = RunSummary(
+            kind="partition",
+            k=partition.k,
+            ari=ari,
+            seconds=sum(stages.values()),
+            stage_seconds=stages,
+            cache_hit=cached.hit,
         )
+        mark_done(directory, summary)
     return Outcome(name=cell.name, status="done", seconds=seconds)

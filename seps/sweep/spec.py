@@ -26,10 +26,11 @@ from typing import Any
 
 import attrs
 
+from seps.builtin_components import load_builtins
 from seps.collect import CollectConfig
-from seps.components import load_builtins
 from seps.config import ExperimentConfig
-from seps.errors import ConfigError
+from seps.errors import ConfigError, SepsError
+from seps.methods import mode_fixes_partitioner
 from seps.registry import ENCODERS, ENVS, LEARNERS, METHODS, PARTITIONERS
 from seps.sweep.components import Component, parse_entries
 from seps.sweep.yaml_lines import line_of, load_yaml, load_yaml_file
@@ -147,7 +148,7 @@ def parse_spec(
         if any(entry.options for entry in method_entries):
             raise ConfigError(f"{where('methods')}: methods take no options; list their names")
         methods = tuple(entry.name for entry in method_entries)
-    partitioning = mode == "partition" or any(getattr(METHODS.get(m), "uses_partitioner", False) for m in methods)
+    partitioning = mode == "partition" or not all(_fixes_partitioner(m, where("methods")) for m in methods)
     if not partitioning:
         for key in ("encoders", "partitioners"):
             if key in raw:
@@ -183,6 +184,13 @@ def parse_spec(
         cache=cache,
         text=text,
     )
+
+
+def _fixes_partitioner(method: str, where: str) -> bool:
+    try:
+        return mode_fixes_partitioner(method)
+    except SepsError as error:
+        raise ConfigError(f"{where}: {error}") from None
 
 
 def import_modules(modules: tuple[str, ...], paths: tuple[str, ...], where: str = "imports") -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
 
-from seps.config import to_plain
-from seps.experiment import COMPONENT_REGISTRIES, Experiment, resume
+from seps.experiment import Experiment, resume
+from seps.run_dir import RunDir
 from seps.sweep.cache import write_json_atomic
 from seps.sweep.grid import Cell
 from seps.sweep.markers import (
@@ -33,28 +32,18 @@ def run_train_cell(cell: Cell, directory: Path) -> Outcome:
             return Outcome(name=cell.name, status="skipped")
         clear_failure(directory)
         try:
-            if (directory / "checkpoints" / "latest").is_file():
+            if RunDir(directory).has_checkpoint():
                 logger.info("resuming %s", directory)
                 experiment = resume(directory)
             else:
                 reset(directory)  # a run killed before its first checkpoint starts over
                 write_json_atomic(directory / CELL, {"name": cell.name, **cell.to_plain()})
                 config = cell.experiment_config(run_root=str(directory.parent))
-                (directory / "config.json").write_text(json.dumps(to_plain(config, COMPONENT_REGISTRIES), indent=2))
+                RunDir(directory).write_config(config)
                 experiment = Experiment(config, run_dir=directory)
             result = experiment.run()
         except Exception as error:  # one failing cell must not stop the sweep; the error is recorded
             return mark_failed(directory, cell.name, error, time.perf_counter() - start)
         seconds = time.perf_counter() - start
-        mark_done(
-            directory,
-            {
-                "max_eval_return": result.max_eval_return,
-                "final_eval_return": result.final_eval_return,
-                "env_steps": result.env_steps,
-                "k": result.partition.k,
-                "evaluations": [list(row) for row in result.evaluations],
-                "seconds": seconds,
-            },
-        )
+        mark_done(directory, result.summary(seconds=seconds))
     return Outcome(name=cell.name, status="done", seconds=seconds)
