@@ -85,7 +85,7 @@ def test_all_food_eaten_terminates_like_lbforaging() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("env_id", [STANDARD, "Foraging-8x8-2p-2f-coop-v3", "Foraging-10x10-4p-3f-2s-v3"])
+@pytest.mark.parametrize("env_id", [STANDARD, "Foraging-8x8-2p-2f-coop-v3", "Foraging-2s-10x10-4p-3f-v3"])
 def test_vectorised_foraging_equals_lbforaging_long(env_id: str) -> None:
     seen = run_lockstep(functools.partial(_standard_reference, env_id), registered_task(env_id, 4), 10_000, seed=3)
     assert seen["food loaded"] > 0
