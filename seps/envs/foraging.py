@@ -45,6 +45,8 @@ _MOVES = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1], [0, 0]], dtype=np.i
 # ``spawn_food`` rejects a cell with food in its 3x3 neighbourhood or within 2 cells in its row
 # or column (``neighborhood(row, col)`` and ``neighborhood(row, col, distance=2, ignore_diag=True)``).
 _FOOTPRINT = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1)] + [(-2, 0), (2, 0), (0, -2), (0, 2)]
+_FOOT_ROWS = np.array([dr for dr, _ in _FOOTPRINT]) + 2  # in the spawn grid padded by 2
+_FOOT_COLS = np.array([dc for _, dc in _FOOTPRINT]) + 2
 
 
 class VectorForaging(MultiAgentEnv):
@@ -105,6 +107,9 @@ class VectorForaging(MultiAgentEnv):
         self._mask = np.ones((*shape, N_ACTIONS), dtype=bool)
         self._rng = np.random.default_rng()
         self._started = False
+        self._copy_index = np.arange(self.num_envs)[:, None]
+        self._agent_index = np.arange(n_agents)[None, :]
+        self._cell_base = self._copy_index * (self.rows * self.cols)
         self._true = np.ones(shape, dtype=bool)
         self._true.flags.writeable = False
 
@@ -143,12 +148,13 @@ class VectorForaging(MultiAgentEnv):
         num_envs, n_agents = actions.shape
         self.t += 1
         # "Action(a) if Action(a) in self._valid_actions[p] else Action.NONE"
-        actions = np.where(np.take_along_axis(self._mask, actions[..., None], axis=2)[..., 0], actions, 0)
-        # Movement: every agent claims a cell (NONE and LOAD claim their own); a cell claimed by
-        # more than one agent stops them all, everyone else moves ("collisions" in step).
+        actions = np.where(self._mask[self._copy_index, self._agent_index, actions], actions, 0)
+        # Movement ("collisions" in step): every agent claims a cell (NONE and LOAD their own); a
+        # cell claimed more than once stops all its claimants, everyone else moves, even into a
+        # cell a stopped agent stays on (lbforaging then stacks two agents on one cell).
         target = self.pos + _MOVES[actions]
-        cells = (np.arange(num_envs)[:, None] * self.rows + target[..., 0]) * self.cols + target[..., 1]
-        claims = np.bincount(cells.ravel(), minlength=num_envs * self.rows * self.cols)
+        cells = self._cell_base + target[..., 0] * self.cols + target[..., 1]
+        claims = np.bincount(cells.ravel(), minlength=self.field.size)
         moves = claims[cells] == 1
         self.pos = np.where(moves[..., None], target, self.pos)
         rewards = np.zeros((num_envs, n_agents), dtype=np.float64)
@@ -161,11 +167,11 @@ class VectorForaging(MultiAgentEnv):
         self._mask = valid_actions(self.field, self.pos)
         obs = observe(self)
         final_obs = obs
-        ended = eaten | out_of_time
-        if ended.any():
+        ended = np.flatnonzero(eaten | out_of_time)
+        if ended.size:
             final_obs = obs.copy()
-            self._spawn(np.flatnonzero(ended))
-            obs = observe(self)
+            self._spawn(ended)
+            obs[ended] = observe(self, ended)
         return StepResult(
             obs=obs,
             rewards=rewards.astype(np.float32),
@@ -177,48 +183,37 @@ class VectorForaging(MultiAgentEnv):
         )
 
     def _load(self, loading: np.ndarray, rewards: np.ndarray) -> None:
-        """The loading loop of ``ForagingEnv.step``, one round per loading group, all copies at once.
+        """The loading loop of ``ForagingEnv.step`` for every loader of every copy at once.
 
-        Each round takes the lowest-index loader of every copy still holding one, finds its food
-        with ``adjacent_food_location`` (north, south, west, east; lbforaging tests ``row > 1``
-        and ``col > 1``), joins every loading agent next to that food (``adjacent_players``),
-        and loads the food if their levels sum to at least its level.
+        A loader's food is the one ``adjacent_food_location`` picks (north, south, west, east;
+        lbforaging tests ``row > 1`` and ``col > 1``). The loaders next to a food form its group
+        (``adjacent_players``); the food is loaded when their levels sum to at least its level.
+        lbforaging pops one loader at a time, but ``spawn_food`` never lets a cell touch two
+        foods, so the groups are disjoint and all of them can be resolved at once.
         """
         rows, cols = self.rows, self.cols
-        while True:
-            copies = np.flatnonzero(loading.any(axis=1))
-            if copies.size == 0:
-                return
-            first = np.argmax(loading[copies], axis=1)
-            row, col = self.pos[copies, first, 0], self.pos[copies, first, 1]
-            field = self.field[copies]
-            at = np.arange(copies.size)
-            north = (row > 1) & (field[at, np.maximum(row - 1, 0), col] > 0)
-            south = (row < rows - 1) & (field[at, np.minimum(row + 1, rows - 1), col] > 0)
-            west = (col > 1) & (field[at, row, np.maximum(col - 1, 0)] > 0)
-            east = (col < cols - 1) & (field[at, row, np.minimum(col + 1, cols - 1)] > 0)
-            frow = np.select([north, south], [row - 1, row + 1], row)
-            fcol = np.select([north | south, west, east], [col, col - 1, col + 1], col)
-            found = north | south | west | east  # always True: a loader's food is only eaten with it
-            food = np.where(found, field[at, frow, fcol], 0).astype(np.int64)
-            delta = np.abs(self.pos[copies] - np.stack([frow, fcol], axis=1)[:, None, :])
-            adjacent = delta.sum(axis=2) == 1
-            group = adjacent & loading[copies]
-            group[at, first] = True
-            level_sum = (self.levels[copies] * group).sum(axis=1)
-            loaded = found & (level_sum >= food)
-            if self.normalize_reward:
-                # "a.reward = a.reward / float(adj_player_level * self._food_spawned)"
-                share = (self.levels[copies] * food[:, None]).astype(np.float64)
-                share /= (level_sum * self.food_spawned[copies]).astype(np.float64)[:, None]
-            else:
-                share = (self.levels[copies] * food[:, None]).astype(np.float64)
-            reward = np.where(loaded[:, None], share, -self.penalty)
-            # Rewards start at 0 every step and an agent joins one group at most: success sets the
-            # share, failure subtracts the penalty.
-            rewards[copies] = np.where(group, reward, rewards[copies])
-            self.field[copies[loaded], frow[loaded], fcol[loaded]] = 0
-            loading[copies] &= ~group
+        copy_of, agent = np.nonzero(loading)
+        row, col = self.pos[copy_of, agent, 0], self.pos[copy_of, agent, 1]
+        field = self.field
+        north = (row > 1) & (field[copy_of, np.maximum(row - 1, 0), col] > 0)
+        south = ~north & (row < rows - 1) & (field[copy_of, np.minimum(row + 1, rows - 1), col] > 0)
+        west = ~(north | south) & (col > 1) & (field[copy_of, row, np.maximum(col - 1, 0)] > 0)
+        east = ~(north | south | west) & (col < cols - 1) & (field[copy_of, row, np.minimum(col + 1, cols - 1)] > 0)
+        frow = row - north + south
+        fcol = col - west + east
+        cell = (copy_of * rows + frow) * cols + fcol
+        level = self.levels[copy_of, agent]
+        level_sum = np.bincount(cell, weights=level, minlength=field.size).astype(np.int64)[cell]
+        food = field.reshape(-1)[cell].astype(np.int64)
+        found = north | south | west | east  # always: a valid LOAD has a food next to it
+        loaded = found & (level_sum >= food)
+        share = (level * food).astype(np.float64)
+        if self.normalize_reward:
+            # "a.reward = a.reward / float(adj_player_level * self._food_spawned)"
+            share /= (level_sum * self.food_spawned[copy_of]).astype(np.float64)
+        # Rewards start at 0 every step: success sets the share, failure subtracts the penalty.
+        rewards[copy_of, agent] = np.where(loaded, share, -self.penalty)
+        field.reshape(-1)[cell[loaded]] = 0
 
     def _spawn(self, copies: np.ndarray) -> None:
         """``ForagingEnv.reset`` for ``copies``: ``spawn_players`` then ``spawn_food``."""
@@ -241,15 +236,15 @@ class VectorForaging(MultiAgentEnv):
         blocked[:, :3, :] = blocked[:, -3:, :] = blocked[:, :, :3] = blocked[:, :, -3:] = True  # rows 1 .. R-2 only
         at = np.arange(count)
         blocked[at[:, None], pos[..., 0] + 2, pos[..., 1] + 2] = True  # "_is_empty_location"
+        inner = blocked[:, 2:-2, 2:-2]  # a view: marks in blocked show up here
         for _ in range(self.max_num_food):  # one round per food, over all copies at once
-            free = ~blocked[:, 2:-2, 2:-2].reshape(count, -1)
+            free = ~inner.reshape(count, -1)
             pick = np.argmax(rng.random(free.shape) * free, axis=1)
-            placed = free[at, pick]
             level = rng.integers(low, high + 1)
-            frow, fcol = pick // cols, pick % cols
-            field[at[placed], frow[placed], fcol[placed]] = level[placed]
-            for dr, dc in _FOOTPRINT:
-                blocked[at[placed], frow[placed] + 2 + dr, fcol[placed] + 2 + dc] = True
+            placed = np.flatnonzero(free[at, pick])
+            frow, fcol = pick[placed] // cols, pick[placed] % cols
+            field[placed, frow, fcol] = level[placed]
+            blocked[placed[:, None], frow[:, None] + _FOOT_ROWS, fcol[:, None] + _FOOT_COLS] = True
         self.field[copies], self.pos[copies], self.levels[copies] = field, pos, levels
         self.t[copies] = 0
         self.food_spawned[copies] = field.reshape(count, -1).sum(axis=1)

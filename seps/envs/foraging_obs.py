@@ -35,7 +35,7 @@ def valid_actions(field: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return mask
 
 
-def observe(env: Any) -> np.ndarray:
+def observe(env: Any, copies: np.ndarray | None = None) -> np.ndarray:
     """float32 (E, N, 3 F + k N): the vector lbforaging's ``make_obs_array`` builds for every agent.
 
     Coordinates are relative to the corner of the agent's view, ``_transform_to_neighborhood``:
@@ -43,45 +43,52 @@ def observe(env: Any) -> np.ndarray:
     ``neighborhood(row, col, sight)``; agents are visible when both transformed coordinates lie in
     ``0 .. 2 sight`` (lbforaging's test, wider than the food view near the top/left border), the
     observer first, then the others in index order; unused slots are ``-1, -1(, 0)``.
+    ``copies`` restricts the result to those copies.
     """
-    field, pos, sight = env.field, env.pos, env.sight
+    field, pos, levels = env.field, env.pos, env.levels
+    if copies is not None:
+        field, pos, levels = field[copies], pos[copies], levels[copies]
+    sight, n_food = env.sight, env.max_num_food
     num_envs, n_agents = pos.shape[:2]
-    n_food = env.max_num_food
     per_agent = 3 if env.observe_agent_levels else 2
     width = 3 * n_food + per_agent * n_agents
-    out = np.zeros((num_envs, n_agents, width + 1), dtype=np.float32)  # last column takes unused writes
-    out[..., 0 : 3 * n_food : 3] = -1
-    out[..., 1 : 3 * n_food : 3] = -1
-    out[..., 3 * n_food :: per_agent][..., :n_agents] = -1
-    out[..., 3 * n_food + 1 :: per_agent][..., :n_agents] = -1
-    if per_agent == 3:
-        out[..., 3 * n_food + 2 :: 3][..., :n_agents] = 0
-    out[..., width] = 0
+    template = np.zeros(width + 1, dtype=np.float32)  # the last column takes the writes of unseen things
+    template[0 : 3 * n_food : 3] = template[1 : 3 * n_food : 3] = -1
+    template[3 * n_food : width : per_agent] = template[3 * n_food + 1 : width : per_agent] = -1
+    out = np.empty((num_envs, n_agents, width + 1), dtype=np.float32)
+    out[...] = template
     flat = out.reshape(num_envs * n_agents, width + 1)
-    rows = np.arange(num_envs * n_agents).reshape(num_envs, n_agents, 1)
-    origin = pos - np.minimum(sight, pos)  # (E, N, 2): top-left corner of each agent's view
+    rows = np.arange(num_envs * n_agents)[:, None]
+    row, col = pos[..., 0], pos[..., 1]
+    reach_row, reach_col = np.minimum(sight, row), np.minimum(sight, col)
+    top, left = row - reach_row, col - reach_col  # corner of each agent's view
 
-    # Food: the copy's food in row-major order (np.nonzero order), then the ones in each view.
+    # Food, in row-major order of the field (np.nonzero order) within each copy.
     copy_of, food_row, food_col = np.nonzero(field)
     counts = np.bincount(copy_of, minlength=num_envs)
     rank = np.arange(copy_of.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    food = np.full((num_envs, n_food, 3), -1, dtype=np.int64)  # row, col, level; row -1 = no food
+    food = np.full((num_envs, n_food, 3), -(2**40), dtype=np.int64)  # row, col, level; missing: never seen
     food[copy_of, rank] = np.stack([food_row, food_col, field[copy_of, food_row, food_col]], axis=1)
-    rel = food[:, None, :, :2] - origin[:, :, None, :]  # (E, N, F, 2)
-    far = pos[:, :, None, :] + sight  # the view ends at min(center + sight, size - 1)
-    seen = (food[:, None, :, 0] >= 0) & (rel >= 0).all(axis=3) & (food[:, None, :, :2] <= far).all(axis=3)
+    rel_row = food[:, None, :, 0] - top[:, :, None]  # (E, N, F)
+    rel_col = food[:, None, :, 1] - left[:, :, None]
+    # The view is rows top .. row + sight: 0 <= rel <= reach + sight, one unsigned comparison.
+    seen = (rel_row.view(np.uint64) <= (reach_row + sight).astype(np.uint64)[:, :, None]) & (
+        rel_col.view(np.uint64) <= (reach_col + sight).astype(np.uint64)[:, :, None]
+    )
     slot = np.cumsum(seen, axis=2) - 1
-    for part in range(3):
-        value = rel[..., part] if part < 2 else np.broadcast_to(food[:, None, :, 2], seen.shape)
-        flat[rows, np.where(seen, 3 * slot + part, width)] = value
+    columns = np.where(seen[..., None], 3 * slot[..., None] + np.arange(3), width)
+    values = np.stack([rel_row, rel_col, np.broadcast_to(food[:, None, :, 2], seen.shape)], axis=3)
+    flat[rows, columns.reshape(num_envs * n_agents, -1)] = values.reshape(num_envs * n_agents, -1)
 
-    # Agents: visible ones, observer first.
-    rel = pos[:, None, :, :] - origin[:, :, None, :]  # (E, N, N, 2): agent m as seen by n
-    seen = (rel >= 0).all(axis=3) & (rel <= 2 * sight).all(axis=3)
-    others = seen & ~np.eye(n_agents, dtype=bool)
-    slot = np.where(np.eye(n_agents, dtype=bool), 0, np.cumsum(others, axis=2))
-    base = 3 * n_food + per_agent * slot
-    for part in range(per_agent):
-        value = rel[..., part] if part < 2 else np.broadcast_to(env.levels[:, None, :], seen.shape)
-        flat[rows, np.where(seen, base + part, width)] = value
+    # Agents: visible ones, the observer first, then the others in index order.
+    rel_row = row[:, None, :] - top[:, :, None]  # (E, N, N): agent m as seen by agent n
+    rel_col = col[:, None, :] - left[:, :, None]
+    span = np.uint64(2 * sight)
+    seen = (rel_row.view(np.uint64) <= span) & (rel_col.view(np.uint64) <= span)
+    eye = np.eye(n_agents, dtype=bool)
+    slot = np.cumsum(seen & ~eye, axis=2) * ~eye
+    columns = np.where(seen[..., None], 3 * n_food + per_agent * slot[..., None] + np.arange(per_agent), width)
+    parts = [rel_row, rel_col] + ([np.broadcast_to(levels[:, None, :], seen.shape)] if per_agent == 3 else [])
+    values = np.stack(parts, axis=3)
+    flat[rows, columns.reshape(num_envs * n_agents, -1)] = values.reshape(num_envs * n_agents, -1)
     return out[..., :width]
