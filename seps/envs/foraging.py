@@ -237,13 +237,14 @@ class VectorForaging(MultiAgentEnv):
         at = np.arange(count)
         blocked[at[:, None], pos[..., 0] + 2, pos[..., 1] + 2] = True  # "_is_empty_location"
         inner = blocked[:, 2:-2, 2:-2]  # a view: marks in blocked show up here
-        for _ in range(self.max_num_food):  # one round per food, over all copies at once
+        keys = rng.random((self.max_num_food, count, rows * cols))
+        food_levels = rng.integers(low, high + 1, size=(self.max_num_food, count))
+        for k in range(self.max_num_food):  # one round per food, over all copies at once
             free = ~inner.reshape(count, -1)
-            pick = np.argmax(rng.random(free.shape) * free, axis=1)
-            level = rng.integers(low, high + 1)
+            pick = np.argmax(keys[k] * free, axis=1)
             placed = np.flatnonzero(free[at, pick])
             frow, fcol = pick[placed] // cols, pick[placed] % cols
-            field[placed, frow, fcol] = level[placed]
+            field[placed, frow, fcol] = food_levels[k, placed]
             blocked[placed[:, None], frow[:, None] + _FOOT_ROWS, fcol[:, None] + _FOOT_COLS] = True
         self.field[copies], self.pos[copies], self.levels[copies] = field, pos, levels
         self.t[copies] = 0

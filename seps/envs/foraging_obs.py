@@ -57,9 +57,10 @@ def observe(env: Any, copies: np.ndarray | None = None) -> np.ndarray:
     template[3 * n_food : width : per_agent] = template[3 * n_food + 1 : width : per_agent] = -1
     out = np.empty((num_envs, n_agents, width + 1), dtype=np.float32)
     out[...] = template
-    flat = out.reshape(num_envs * n_agents, width + 1)
-    rows = np.arange(num_envs * n_agents)[:, None]
-    row, col = pos[..., 0], pos[..., 1]
+    flat = out.reshape(-1)
+    # Start of each (copy, agent) row in ``flat``: writes go through 1-d indices (the fastest scatter).
+    start = (np.arange(num_envs * n_agents, dtype=np.int32) * (width + 1)).reshape(num_envs, n_agents, 1, 1)
+    row, col = pos[..., 0].astype(np.int32), pos[..., 1].astype(np.int32)  # int32: half the memory traffic
     reach_row, reach_col = np.minimum(sight, row), np.minimum(sight, col)
     top, left = row - reach_row, col - reach_col  # corner of each agent's view
 
@@ -67,28 +68,30 @@ def observe(env: Any, copies: np.ndarray | None = None) -> np.ndarray:
     copy_of, food_row, food_col = np.nonzero(field)
     counts = np.bincount(copy_of, minlength=num_envs)
     rank = np.arange(copy_of.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    food = np.full((num_envs, n_food, 3), -(2**40), dtype=np.int64)  # row, col, level; missing: never seen
+    food = np.full((num_envs, n_food, 3), -(2**30), dtype=np.int32)  # row, col, level; missing: never seen
     food[copy_of, rank] = np.stack([food_row, food_col, field[copy_of, food_row, food_col]], axis=1)
     rel_row = food[:, None, :, 0] - top[:, :, None]  # (E, N, F)
     rel_col = food[:, None, :, 1] - left[:, :, None]
     # The view is rows top .. row + sight: 0 <= rel <= reach + sight, one unsigned comparison.
-    seen = (rel_row.view(np.uint64) <= (reach_row + sight).astype(np.uint64)[:, :, None]) & (
-        rel_col.view(np.uint64) <= (reach_col + sight).astype(np.uint64)[:, :, None]
+    seen = (rel_row.view(np.uint32) <= (reach_row + sight).view(np.uint32)[:, :, None]) & (
+        rel_col.view(np.uint32) <= (reach_col + sight).view(np.uint32)[:, :, None]
     )
-    slot = np.cumsum(seen, axis=2) - 1
-    columns = np.where(seen[..., None], 3 * slot[..., None] + np.arange(3), width)
+    slot = np.cumsum(seen, axis=2, dtype=np.int32) - 1
+    columns = np.where(seen[..., None], 3 * slot[..., None] + np.arange(3, dtype=np.int32), width)
     values = np.stack([rel_row, rel_col, np.broadcast_to(food[:, None, :, 2], seen.shape)], axis=3)
-    flat[rows, columns.reshape(num_envs * n_agents, -1)] = values.reshape(num_envs * n_agents, -1)
+    flat[(start + columns).ravel()] = values.ravel()
 
     # Agents: visible ones, the observer first, then the others in index order.
     rel_row = row[:, None, :] - top[:, :, None]  # (E, N, N): agent m as seen by agent n
     rel_col = col[:, None, :] - left[:, :, None]
-    span = np.uint64(2 * sight)
-    seen = (rel_row.view(np.uint64) <= span) & (rel_col.view(np.uint64) <= span)
-    eye = np.eye(n_agents, dtype=bool)
-    slot = np.cumsum(seen & ~eye, axis=2) * ~eye
-    columns = np.where(seen[..., None], 3 * n_food + per_agent * slot[..., None] + np.arange(per_agent), width)
-    parts = [rel_row, rel_col] + ([np.broadcast_to(levels[:, None, :], seen.shape)] if per_agent == 3 else [])
-    values = np.stack(parts, axis=3)
-    flat[rows, columns.reshape(num_envs * n_agents, -1)] = values.reshape(num_envs * n_agents, -1)
+    span = np.uint32(2 * sight)
+    seen = (rel_row.view(np.uint32) <= span) & (rel_col.view(np.uint32) <= span)
+    others = ~np.eye(n_agents, dtype=bool)
+    slot = np.cumsum(seen & others, axis=2, dtype=np.int32) * others
+    columns = np.where(
+        seen[..., None], 3 * n_food + per_agent * slot[..., None] + np.arange(per_agent, dtype=np.int32), width
+    )
+    level_part = [np.broadcast_to(levels[:, None, :].astype(np.int32), seen.shape)] if per_agent == 3 else []
+    parts = [rel_row, rel_col, *level_part]
+    flat[(start + columns).ravel()] = np.stack(parts, axis=3).ravel()
     return out[..., :width]
