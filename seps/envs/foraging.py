@@ -135,6 +135,7 @@ class VectorForaging(MultiAgentEnv):
                 raise EnvError(f"{self.name}: reset(seed) needs a non-negative integer or None, got {seed!r}")
             self._rng = np.random.default_rng(int(seed))
         self._spawn(np.arange(self.num_envs))
+        self._mask = valid_actions(self.field, self.pos)
         self._started = True
         return self._current()
 
@@ -164,14 +165,18 @@ class VectorForaging(MultiAgentEnv):
         # "self._game_over = self.field.sum() == 0 or self._max_episode_steps <= self.current_step"
         eaten = ~self.field.reshape(num_envs, -1).any(axis=1)
         out_of_time = (self.t >= self.max_episode_steps) & ~eaten
-        self._mask = valid_actions(self.field, self.pos)
-        obs = observe(self)
-        final_obs = obs
         ended = np.flatnonzero(eaten | out_of_time)
-        if ended.size:
-            final_obs = obs.copy()
+        if ended.size == 0:
+            self._mask = valid_actions(self.field, self.pos)
+            obs = final_obs = self._observe(self.field, self.pos, self.levels)
+        else:
+            # One observation pass over the new state of every copy and the last one of the ended copies.
+            last = (self.field[ended], self.pos[ended], self.levels[ended])
             self._spawn(ended)
-            obs[ended] = observe(self, ended)
+            self._mask = valid_actions(self.field, self.pos)
+            both = self._observe(*(np.concatenate(pair) for pair in zip((self.field, self.pos, self.levels), last)))
+            obs, final_obs = both[:num_envs], both[:num_envs].copy()
+            final_obs[ended] = both[num_envs:]
         return StepResult(
             obs=obs,
             rewards=rewards.astype(np.float32),
@@ -249,7 +254,6 @@ class VectorForaging(MultiAgentEnv):
         self.field[copies], self.pos[copies], self.levels[copies] = field, pos, levels
         self.t[copies] = 0
         self.food_spawned[copies] = field.reshape(count, -1).sum(axis=1)
-        self._mask[copies] = valid_actions(field, pos)
 
     # -- snapshots ---------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
@@ -274,8 +278,13 @@ class VectorForaging(MultiAgentEnv):
         self._started = True
         return self._current()
 
+    def _observe(self, field: np.ndarray, pos: np.ndarray, levels: np.ndarray) -> np.ndarray:
+        return observe(
+            field, pos, levels, sight=self.sight, n_food=self.max_num_food, observe_levels=self.observe_agent_levels
+        )
+
     def _current(self) -> StepResult:
-        obs = observe(self)
+        obs = self._observe(self.field, self.pos, self.levels)
         false = np.zeros((self.num_envs, self.n_agents), dtype=bool)
         return StepResult(
             obs=obs,

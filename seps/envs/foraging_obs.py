@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 
@@ -35,7 +33,9 @@ def valid_actions(field: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return mask
 
 
-def observe(env: Any, copies: np.ndarray | None = None) -> np.ndarray:
+def observe(
+    field: np.ndarray, pos: np.ndarray, levels: np.ndarray, *, sight: int, n_food: int, observe_levels: bool
+) -> np.ndarray:
     """float32 (E, N, 3 F + k N): the vector lbforaging's ``make_obs_array`` builds for every agent.
 
     Coordinates are relative to the corner of the agent's view, ``_transform_to_neighborhood``:
@@ -43,26 +43,21 @@ def observe(env: Any, copies: np.ndarray | None = None) -> np.ndarray:
     ``neighborhood(row, col, sight)``; agents are visible when both transformed coordinates lie in
     ``0 .. 2 sight`` (lbforaging's test, wider than the food view near the top/left border), the
     observer first, then the others in index order; unused slots are ``-1, -1(, 0)``.
-    ``copies`` restricts the result to those copies.
+    ``field`` int (E, R, C), ``pos`` int (E, N, 2), ``levels`` int (E, N).
     """
-    field, pos, levels = env.field, env.pos, env.levels
-    if copies is not None:
-        field, pos, levels = field[copies], pos[copies], levels[copies]
-    sight, n_food = env.sight, env.max_num_food
     num_envs, n_agents = pos.shape[:2]
-    per_agent = 3 if env.observe_agent_levels else 2
+    per_agent = 3 if observe_levels else 2
     width = 3 * n_food + per_agent * n_agents
-    template = np.zeros(width + 1, dtype=np.float32)  # the last column takes the writes of unseen things
+    template = np.zeros(width + 1, dtype=np.float32)
     template[0 : 3 * n_food : 3] = template[1 : 3 * n_food : 3] = -1
     template[3 * n_food : width : per_agent] = template[3 * n_food + 1 : width : per_agent] = -1
     out = np.empty((num_envs, n_agents, width + 1), dtype=np.float32)
     out[...] = template
     flat = out.reshape(-1)
-    # Start of each (copy, agent) row in ``flat``: writes go through 1-d indices (the fastest scatter).
-    start = (np.arange(num_envs * n_agents, dtype=np.int32) * (width + 1)).reshape(num_envs, n_agents, 1, 1)
     row, col = pos[..., 0].astype(np.int32), pos[..., 1].astype(np.int32)  # int32: half the memory traffic
     reach_row, reach_col = np.minimum(sight, row), np.minimum(sight, col)
     top, left = row - reach_row, col - reach_col  # corner of each agent's view
+    start = np.arange(num_envs * n_agents, dtype=np.int64).reshape(num_envs, n_agents) * (width + 1)
 
     # Food, in row-major order of the field (np.nonzero order) within each copy.
     copy_of, food_row, food_col = np.nonzero(field)
@@ -70,28 +65,28 @@ def observe(env: Any, copies: np.ndarray | None = None) -> np.ndarray:
     rank = np.arange(copy_of.size) - np.repeat(np.cumsum(counts) - counts, counts)
     food = np.full((num_envs, n_food, 3), -(2**30), dtype=np.int32)  # row, col, level; missing: never seen
     food[copy_of, rank] = np.stack([food_row, food_col, field[copy_of, food_row, food_col]], axis=1)
-    rel_row = food[:, None, :, 0] - top[:, :, None]  # (E, N, F)
-    rel_col = food[:, None, :, 1] - left[:, :, None]
     # The view is rows top .. row + sight: 0 <= rel <= reach + sight, one unsigned comparison.
-    seen = (rel_row.view(np.uint32) <= (reach_row + sight).view(np.uint32)[:, :, None]) & (
-        rel_col.view(np.uint32) <= (reach_col + sight).view(np.uint32)[:, :, None]
-    )
-    slot = np.cumsum(seen, axis=2, dtype=np.int32) - 1
-    columns = np.where(seen[..., None], 3 * slot[..., None] + np.arange(3, dtype=np.int32), width)
-    values = np.stack([rel_row, rel_col, np.broadcast_to(food[:, None, :, 2], seen.shape)], axis=3)
-    flat[(start + columns).ravel()] = values.ravel()
+    seen = (
+        (food[:, None, :, 0] - top[:, :, None]).view(np.uint32) <= (reach_row + sight).view(np.uint32)[..., None]
+    ) & ((food[:, None, :, 1] - left[:, :, None]).view(np.uint32) <= (reach_col + sight).view(np.uint32)[..., None])
+    slot = np.cumsum(seen, axis=2, dtype=np.int32)
+    e, n, f = np.nonzero(seen)  # only the food each agent sees is written
+    at = start[e, n] + 3 * (slot[e, n, f] - 1)
+    flat[at] = food[e, f, 0] - top[e, n]
+    flat[at + 1] = food[e, f, 1] - left[e, n]
+    flat[at + 2] = food[e, f, 2]
 
     # Agents: visible ones, the observer first, then the others in index order.
-    rel_row = row[:, None, :] - top[:, :, None]  # (E, N, N): agent m as seen by agent n
-    rel_col = col[:, None, :] - left[:, :, None]
     span = np.uint32(2 * sight)
-    seen = (rel_row.view(np.uint32) <= span) & (rel_col.view(np.uint32) <= span)
+    seen = ((row[:, None, :] - top[:, :, None]).view(np.uint32) <= span) & (
+        (col[:, None, :] - left[:, :, None]).view(np.uint32) <= span
+    )  # (E, N, N): agent m seen by agent n
     others = ~np.eye(n_agents, dtype=bool)
     slot = np.cumsum(seen & others, axis=2, dtype=np.int32) * others
-    columns = np.where(
-        seen[..., None], 3 * n_food + per_agent * slot[..., None] + np.arange(per_agent, dtype=np.int32), width
-    )
-    level_part = [np.broadcast_to(levels[:, None, :].astype(np.int32), seen.shape)] if per_agent == 3 else []
-    parts = [rel_row, rel_col, *level_part]
-    flat[(start + columns).ravel()] = np.stack(parts, axis=3).ravel()
+    e, n, m = np.nonzero(seen)
+    at = start[e, n] + 3 * n_food + per_agent * slot[e, n, m]
+    flat[at] = row[e, m] - top[e, n]
+    flat[at + 1] = col[e, m] - left[e, n]
+    if per_agent == 3:
+        flat[at + 2] = levels[e, m]
     return out[..., :width]
