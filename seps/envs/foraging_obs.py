@@ -48,16 +48,16 @@ def observe(
     num_envs, n_agents = pos.shape[:2]
     per_agent = 3 if observe_levels else 2
     width = 3 * n_food + per_agent * n_agents
-    template = np.zeros(width + 1, dtype=np.float32)
+    template = np.zeros(width, dtype=np.float32)
     template[0 : 3 * n_food : 3] = template[1 : 3 * n_food : 3] = -1
     template[3 * n_food : width : per_agent] = template[3 * n_food + 1 : width : per_agent] = -1
-    out = np.empty((num_envs, n_agents, width + 1), dtype=np.float32)
+    out = np.empty((num_envs, n_agents, width), dtype=np.float32)
     out[...] = template
     flat = out.reshape(-1)
     row, col = pos[..., 0].astype(np.int32), pos[..., 1].astype(np.int32)  # int32: half the memory traffic
     reach_row, reach_col = np.minimum(sight, row), np.minimum(sight, col)
     top, left = row - reach_row, col - reach_col  # corner of each agent's view
-    start = np.arange(num_envs * n_agents, dtype=np.int64).reshape(num_envs, n_agents) * (width + 1)
+    start = np.arange(num_envs * n_agents, dtype=np.int64).reshape(num_envs, n_agents) * width
 
     # Food, in row-major order of the field (np.nonzero order) within each copy.
     copy_of, food_row, food_col = np.nonzero(field)
@@ -89,4 +89,4 @@ def observe(
     flat[at + 1] = col[e, m] - left[e, n]
     if per_agent == 3:
         flat[at + 2] = levels[e, m]
-    return out[..., :width]
+    return out
