@@ -34,7 +34,9 @@ def reference_mask(ref: Any) -> np.ndarray:
     return mask
 
 
-def _edge_cases(before: dict[str, np.ndarray], actions: np.ndarray, mask: np.ndarray, ref: Any, rewards: np.ndarray) -> Counter:
+def _edge_cases(
+    before: dict[str, np.ndarray], actions: np.ndarray, mask: np.ndarray, ref: Any, rewards: np.ndarray
+) -> Counter:
     """Name what happened in one reference copy's step (counted so the test can demand each case)."""
     seen: Counter = Counter()
     n_agents = actions.size
@@ -58,7 +60,9 @@ def _edge_cases(before: dict[str, np.ndarray], actions: np.ndarray, mask: np.nda
     free = movers & ~blocked
     follows = [i for i in np.flatnonzero(free) if tuple(target[i]) in start and free[start[tuple(target[i])]]]
     seen["move into a cell being vacated (chain)"] += len(follows)
-    seen["swap or cycle"] += sum(1 for i in follows if tuple(target[start[tuple(target[i])]]) == tuple(before["pos"][i]))
+    seen["swap or cycle"] += sum(
+        1 for i in follows if tuple(target[start[tuple(target[i])]]) == tuple(before["pos"][i])
+    )
     after = np.array([p.position for p in ref.players])
     seen["agents stacked on one cell"] += int(len(set(map(tuple, after.tolist()))) < n_agents)
     loaders = effective == 5

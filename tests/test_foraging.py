@@ -115,5 +115,5 @@ def test_vector_env_rejects_bad_actions_and_early_step() -> None:
     with pytest.raises(Exception, match="reset"):
         env.step(np.zeros((2, 12), dtype=np.int64))
     env.reset(seed=0)
-    with pytest.raises(Exception, match="0..5"):
+    with pytest.raises(Exception, match=r"0\.\.5"):
         env.step(np.full((2, 12), 6))

@@ -103,7 +103,10 @@ def test_vectorised_fixed_levels_are_fixed_and_hidden() -> None:
 
 
 def test_observation_spaces_match_lbforaging() -> None:
-    for reference, vector in ((_fixed_reference(), lbf_12ag_3lvl()), (_standard_reference(STANDARD), registered_task(STANDARD))):
+    for reference, vector in (
+        (_fixed_reference(), lbf_12ag_3lvl()),
+        (_standard_reference(STANDARD), registered_task(STANDARD)),
+    ):
         space = reference.observation_space[0]
         np.testing.assert_array_equal(vector.observation_spaces[0].low, space.low)
         np.testing.assert_array_equal(vector.observation_spaces[0].high, space.high)

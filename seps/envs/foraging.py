@@ -17,8 +17,9 @@ Two kinds of task:
 lbforaging pops its loaders from a ``set`` of ``Player`` objects (an order fixed by memory
 addresses); here they go by agent index. The order cannot matter: ``spawn_food`` keeps foods
 apart, so every loader touches exactly one food and the groups are disjoint (the equivalence test
-counts loaders next to two foods: none). Deviations, documented in docs/foraging.md: food placement draws uniformly among the cells lbforaging accepts but has no 1000-attempt cap;
-agents are placed on distinct uniform cells, without lbforaging's habit of also avoiding the
+counts loaders next to two foods: none). Deviations, documented in docs/foraging.md: food
+placement draws uniformly among the cells lbforaging accepts but has no 1000-attempt cap; agents
+are placed on distinct uniform cells, without lbforaging's habit of also avoiding the
 previous episode's cells of agents not yet placed. The step limit is a truncation.
 """
 
@@ -163,7 +164,7 @@ class VectorForaging(MultiAgentEnv):
         if loading.any():
             self._load(loading, rewards)
         # "self._game_over = self.field.sum() == 0 or self._max_episode_steps <= self.current_step"
-        eaten = ~self.field.reshape(num_envs, -1).any(axis=1)
+        eaten: np.ndarray = ~self.field.reshape(num_envs, -1).any(axis=1)
         out_of_time = (self.t >= self.max_episode_steps) & ~eaten
         ended = np.flatnonzero(eaten | out_of_time)
         if ended.size == 0:
@@ -174,7 +175,11 @@ class VectorForaging(MultiAgentEnv):
             last = (self.field[ended], self.pos[ended], self.levels[ended])
             self._spawn(ended)
             self._mask = valid_actions(self.field, self.pos)
-            both = self._observe(*(np.concatenate(pair) for pair in zip((self.field, self.pos, self.levels), last)))
+            both = self._observe(
+                np.concatenate([self.field, last[0]]),
+                np.concatenate([self.pos, last[1]]),
+                np.concatenate([self.levels, last[2]]),
+            )
             obs, final_obs = both[:num_envs], both[:num_envs].copy()
             final_obs[ended] = both[num_envs:]
         return StepResult(
@@ -210,7 +215,7 @@ class VectorForaging(MultiAgentEnv):
         level = self.levels[copy_of, agent]
         level_sum = np.bincount(cell, weights=level, minlength=field.size).astype(np.int64)[cell]
         food = field.reshape(-1)[cell].astype(np.int64)
-        found = north | south | west | east  # always: a valid LOAD has a food next to it
+        found: np.ndarray = north | south | west | east  # always: a valid LOAD has a food next to it
         loaded = found & (level_sum >= food)
         share = (level * food).astype(np.float64)
         if self.normalize_reward:
