@@ -164,7 +164,7 @@ class VectorForaging(MultiAgentEnv):
         if loading.any():
             self._load(loading, rewards)
         # "self._game_over = self.field.sum() == 0 or self._max_episode_steps <= self.current_step"
-        eaten: np.ndarray = ~self.field.reshape(num_envs, -1).any(axis=1)
+        eaten = self.field.reshape(num_envs, -1).max(axis=1) == 0
         out_of_time = (self.t >= self.max_episode_steps) & ~eaten
         ended = np.flatnonzero(eaten | out_of_time)
         if ended.size == 0:
