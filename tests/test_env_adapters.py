@@ -143,7 +143,7 @@ def test_crware_time_limit_is_a_truncation() -> None:
 def test_lbf_levels_are_fixed_per_agent_and_never_observed() -> None:
     from seps.envs.lbf import FixedLevelForaging
 
-    env = ENVS.get("lbf-12ag-3lvl")(num_envs=2)
+    env = ENVS.get("lbf-12ag-3lvl-lbforaging")(num_envs=2)
     assert env.agent_types.tolist() == [0, 1, 2] * 4
     for seed in (0, 1):
         env.reset(seed=seed)
@@ -168,7 +168,7 @@ def test_lbf_levels_are_fixed_per_agent_and_never_observed() -> None:
 def test_lbf_masks_are_lbforagings_valid_actions() -> None:
     from seps.envs.lbf import lbf_action_mask
 
-    env = ENVS.get("lbf-12ag-3lvl")(num_envs=2)
+    env = ENVS.get("lbf-12ag-3lvl-lbforaging")(num_envs=2)
     result = env.reset(seed=2)
     rng = np.random.default_rng(0)
     for _ in range(5):

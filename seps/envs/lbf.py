@@ -1,5 +1,10 @@
 """Level-based foraging with fixed, hidden agent levels (paper Sec. 4.1), on the ``lbforaging`` package.
 
+This is the reference implementation, registered as ``lbf-12ag-3lvl-lbforaging``: one
+lbforaging ``ForagingEnv`` per copy, stepped in Python. The task ``lbf-12ag-3lvl`` and the
+``lbf:`` family run :mod:`seps.envs.foraging` instead, a numpy re-implementation proven equal to
+this one step by step (tests/test_foraging_equivalence.py, docs/foraging.md).
+
 lbforaging draws agent levels at every reset (shuffling them across agents) and shows every
 agent's level in the observations. Here agent i always has level ``i mod L + 1`` and no
 observation contains a level: :class:`FixedLevelForaging` overrides ``spawn_players`` to put
@@ -16,18 +21,13 @@ from typing import Any
 import numpy as np
 from lbforaging.foraging.environment import Action, ForagingEnv
 
+from seps.envs.foraging import check_lbf_options, fixed_levels
 from seps.envs.gymnasium_adapter import GymnasiumEnv
 from seps.envs.lbf_masks import lbf_action_mask
-from seps.errors import ConfigError
 
 N_ACTIONS = len(Action)
 
-__all__ = ["N_ACTIONS", "lbf_12ag_3lvl", "lbf_action_mask", "make_lbf"]
-
-
-def fixed_levels(n_agents: int, n_levels: int) -> np.ndarray:
-    """int64 (N,): agent i has level ``i mod n_levels + 1``."""
-    return np.arange(n_agents, dtype=np.int64) % n_levels + 1
+__all__ = ["N_ACTIONS", "lbf_12ag_3lvl_lbforaging", "lbf_action_mask", "make_lbf"]
 
 
 class FixedLevelForaging(ForagingEnv):
@@ -72,15 +72,8 @@ def make_lbf(
     max_food_level: int = 3,
     max_episode_steps: int = 50,
 ) -> GymnasiumEnv:
-    """Build E copies of level-based foraging with fixed hidden levels (defaults: task lbf-12ag-3lvl)."""
-    if n_levels < 1 or n_levels > n_agents:
-        raise ConfigError(f"lbf: n_levels must be between 1 and n_agents={n_agents}, got {n_levels}")
-    if field_size < 3 or n_food < 1 or sight < 1 or max_episode_steps < 1 or max_food_level < 1:
-        raise ConfigError(
-            "lbf: field_size >= 3, n_food >= 1, sight >= 1, max_food_level >= 1 and max_episode_steps >= 1 are needed"
-        )
-    if n_agents + n_food > field_size * field_size // 2:
-        raise ConfigError(f"lbf: {n_agents} agents and {n_food} food do not fit a {field_size}x{field_size} grid")
+    """Build E copies of level-based foraging with fixed hidden levels on lbforaging (the reference)."""
+    check_lbf_options(n_agents, n_levels, field_size, n_food, sight, max_food_level, max_episode_steps)
     levels = fixed_levels(n_agents, n_levels)
     make = functools.partial(
         FixedLevelForaging,
@@ -97,4 +90,9 @@ def make_lbf(
     return GymnasiumEnv(make, num_envs=num_envs, name=name, agent_types=levels - 1, mask_fn=lbf_action_mask)
 
 
-lbf_12ag_3lvl = functools.partial(make_lbf)
+def lbf_12ag_3lvl_lbforaging(num_envs: int = 1, **kwargs: Any) -> GymnasiumEnv:
+    """Task lbf-12ag-3lvl on lbforaging itself (the reference of the vectorised ``lbf-12ag-3lvl``)."""
+    env = make_lbf(num_envs, **kwargs)
+    if not kwargs:
+        env.name = "lbf-12ag-3lvl-lbforaging"
+    return env
