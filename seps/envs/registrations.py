@@ -8,14 +8,21 @@ from __future__ import annotations
 
 from seps.registry import ENVS
 
-ENVS.register("crware-1", "seps.envs.coloured_rware:crware_1")
-ENVS.register("crware-2", "seps.envs.coloured_rware:crware_2")
-ENVS.register("crware-3", "seps.envs.coloured_rware:crware_3")
-ENVS.register("crware-9ag-3c", "seps.envs.coloured_rware:crware_9ag_3c")
+# The coloured warehouse runs on the numpy-vectorised simulator (seps/envs/warehouse.py); the
+# rware-backed reference it is proven equal to stays available as ``crware-ref-*`` / ``crware-ref:``.
+ENVS.register("crware-1", "seps.envs.warehouse:crware_1")
+ENVS.register("crware-2", "seps.envs.warehouse:crware_2")
+ENVS.register("crware-3", "seps.envs.warehouse:crware_3")
+ENVS.register("crware-9ag-3c", "seps.envs.warehouse:crware_9ag_3c")
+ENVS.register("crware-ref-1", "seps.envs.coloured_rware:crware_1")
+ENVS.register("crware-ref-2", "seps.envs.coloured_rware:crware_2")
+ENVS.register("crware-ref-3", "seps.envs.coloured_rware:crware_3")
+ENVS.register("crware-ref-9ag-3c", "seps.envs.coloured_rware:crware_9ag_3c")
 ENVS.register("lbf-12ag-3lvl", "seps.envs.lbf:lbf_12ag_3lvl")
 ENVS.register("smac-mmm2", "seps.envs.smac:make_mmm2")
 
-ENVS.register_family("crware", "seps.envs.coloured_rware:crware_family")
+ENVS.register_family("crware", "seps.envs.warehouse:crware_family")
+ENVS.register_family("crware-ref", "seps.envs.coloured_rware:crware_family")
 ENVS.register_family("gymnasium", "seps.envs.gymnasium_adapter:gymnasium_family")
 ENVS.register_family("pettingzoo", "seps.envs.pettingzoo_adapter:pettingzoo_family")
 ENVS.register_family("smacv2", "seps.envs.smac:smacv2_family")
