@@ -125,6 +125,9 @@ class VectorWarehouse(MultiAgentEnv):
         self.events: dict[str, int] | None = None
         """Counts of collision and delivery cases when set to a dict (the equivalence test reads them)."""
         self._rows = np.arange(e)[:, None]
+        self._agent_offset = self._rows * n
+        self._cell_offset = self._rows * (self.height * self.width)
+        self._doublings = int(np.ceil(np.log2(n + 1))) + 1
         self._agent_index = np.broadcast_to(np.arange(n), (e, n))
         self._mask = np.ones((e, n, N_ACTIONS), dtype=bool)
         self._mask.flags.writeable = False
@@ -224,49 +227,62 @@ class VectorWarehouse(MultiAgentEnv):
         moving = target != start
         nxt = np.where(moving, occupant, self._agent_index)  # successor agent, -1 for an empty cell
 
-        # Walk the successor pointers: cycle membership/length and the chain's end.
-        pos = nxt.copy()
-        cycle_len = np.zeros_like(nxt)
-        for k in range(1, n + 1):  # rounds of pointer following, not a loop over agents
-            hit = (pos == self._agent_index) & (cycle_len == 0)
-            cycle_len[hit] = k
-            pos = np.where(pos >= 0, np.take_along_axis(nxt, np.maximum(pos, 0), axis=1), -1)
-        reaches_sink = moving & (cycle_len == 0)
+        # Flat successor pointers over all copies; index E*N is a sentinel standing for every empty cell.
+        size = self.num_envs * n
+        flat_nxt = np.where(nxt >= 0, nxt + self._agent_offset, size).reshape(-1)
+        succ = np.append(flat_nxt, size)
+        far = succ
+        for _ in range(self._doublings):  # pointer doubling: far = succ applied >= N times
+            far = far[far]
+        # After N steps every walk sits on its component's cycle, or at the sink.
+        on_cycle = np.zeros(size + 1, dtype=bool)
+        on_cycle[far] = True
+        on_cycle = on_cycle[:size].reshape(nxt.shape)
+        reaches_sink = moving & (far[:size] == size).reshape(nxt.shape)
+        swap = moving & on_cycle & (succ[flat_nxt] == np.arange(size)).reshape(nxt.shape)
         # find_cycle commits the agents of a cycle unless it is a swap of two.
-        commit_cycle = moving & (cycle_len >= 3)
+        commit_cycle = moving & on_cycle & ~swap
 
         # dag_longest_path: dist = longest chain into an agent's start cell (sink trees only).
-        into = reaches_sink[:, None, :] & (nxt[:, None, :] == self._agent_index[:, :, None])  # (E, i, j): j -> i
-        dist = np.zeros_like(nxt)
-        while True:
-            new = np.where(into, dist[:, None, :] + 1, 0).max(axis=2)
-            if np.array_equal(new, dist):
+        sink_flat = reaches_sink.reshape(-1)
+        src = np.nonzero(sink_flat & (flat_nxt < size))[0]
+        dst = flat_nxt[src]
+        dist_flat = np.zeros(size + 1, dtype=np.int64)
+        while len(src):  # rounds along the chains
+            new = np.zeros_like(dist_flat)
+            np.maximum.at(new, dst, dist_flat[src] + 1)
+            if np.array_equal(new, dist_flat):
                 break
-            dist = new
-        rank = self._node_rank(start, target, moving)
-        same_target = reaches_sink[:, :, None] & reaches_sink[:, None, :] & (target[:, :, None] == target[:, None, :])
-        # j beats i for the same target: longer chain, or equal chain and earlier in node order.
-        better = same_target & (
-            (dist[:, None, :] > dist[:, :, None])
-            | ((dist[:, None, :] == dist[:, :, None]) & (rank[:, None, :] < rank[:, :, None]))
-        )
-        tied = same_target & (dist[:, None, :] == dist[:, :, None]) & ~np.eye(n, dtype=bool)
+            dist_flat = new
+        dist = dist_flat[:size].reshape(nxt.shape)
+        rank = self._node_rank(start, target)
+        # The predecessor kept at each cell: the longest chain, ties to the earliest node (rank).
+        cell = (target + self._cell_offset).reshape(-1)
+        longest = np.full(self.num_envs * self.height * self.width, -1, dtype=np.int64)
+        np.maximum.at(longest, cell[sink_flat], dist.reshape(-1)[sink_flat])
+        at_max = reaches_sink & (dist == longest[cell].reshape(nxt.shape))
+        ties = np.bincount(cell[at_max.reshape(-1)], minlength=len(longest))
+        tied = at_max & (ties[cell] >= 2).reshape(nxt.shape)
         if tied.any():
-            better = self._fix_ties(tied, better, dist, start, target, moving, reaches_sink, nxt)
-        chosen = reaches_sink & ~better.any(axis=2)
-        on_path = chosen & (nxt < 0)
-        while True:
-            new = chosen & ((nxt < 0) | np.take_along_axis(on_path, np.maximum(nxt, 0), axis=1))
-            if np.array_equal(new, on_path):
+            rank = self._fix_ties(rank, tied, start, target, reaches_sink, flat_nxt)
+        key = np.where(at_max, -rank, np.iinfo(np.int64).min).reshape(-1)
+        best = np.full(len(longest), np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(best, cell[sink_flat], key[sink_flat])
+        chosen = (sink_flat & (key == best[cell]) & at_max.reshape(-1))
+        path = np.append(chosen & (flat_nxt == size), True)
+        while True:  # rounds back along the chosen chains from the sinks
+            new = chosen & path[flat_nxt]
+            if np.array_equal(new, path[:size]):
                 break
-            on_path = new
+            path[:size] = new
+        on_path = path[:size].reshape(nxt.shape)
         failed = moving & ~(commit_cycle | on_path)
         if self.events is not None:
             counts = {
                 "blocked": failed.sum(),
-                "contest": tied.any(axis=2).sum(),
+                "contest": tied.sum(),
                 "chain": (on_path & (nxt >= 0)).sum(),
-                "swap": (moving & (cycle_len == 2)).sum(),
+                "swap": swap.sum(),
                 "cycle": commit_cycle.sum(),
                 "cancelled": cancel.sum(),
             }
@@ -288,7 +304,7 @@ class VectorWarehouse(MultiAgentEnv):
         drop = toggle & loaded & ~self.highway_flat[start]
         self.carrying = np.where(pick, under, np.where(drop, -1, self.carrying))
 
-    def _node_rank(self, start: np.ndarray, target: np.ndarray, moving: np.ndarray) -> np.ndarray:
+    def _node_rank(self, start: np.ndarray, target: np.ndarray) -> np.ndarray:
         """Position of each agent's start cell in the graph's node insertion order (add_edge per agent)."""
         n = self.n_agents
         first_as_target = np.where(
@@ -298,43 +314,37 @@ class VectorWarehouse(MultiAgentEnv):
 
     def _fix_ties(
         self,
+        rank: np.ndarray,
         tied: np.ndarray,
-        better: np.ndarray,
-        dist: np.ndarray,
         start: np.ndarray,
         target: np.ndarray,
-        moving: np.ndarray,
         reaches_sink: np.ndarray,
-        nxt: np.ndarray,
+        flat_nxt: np.ndarray,
     ) -> np.ndarray:
-        """Re-break equal-chain ties in small components by networkx's set order (module docstring)."""
-        better = better.copy()
-        copies, agents = np.nonzero(tied.any(axis=2))
-        # The sink cell ending each agent's chain identifies its component.
-        last = np.broadcast_to(np.arange(self.n_agents), nxt.shape).copy()
-        for _ in range(self.n_agents):  # rounds of pointer following
-            ahead = np.take_along_axis(nxt, last, axis=1)
-            last = np.where(ahead >= 0, ahead, last)
-        sink = np.take_along_axis(target, last, axis=1)
+        """Ranks by networkx's set order for agents of small components with a tie (module docstring)."""
+        rank = rank.copy()
+        size = len(flat_nxt)
+        # The last agent of each sink chain (its target is the sink cell that names the component).
+        last = np.where(flat_nxt < size, flat_nxt, np.arange(size))
+        for _ in range(self._doublings):
+            last = last[last]
+        sink = target.reshape(-1)[last].reshape(target.shape)
         done: set[tuple[int, int]] = set()
-        for e, i in zip(copies.tolist(), agents.tolist(), strict=True):
+        copies, agents = np.nonzero(tied)
+        for e, i in zip(copies.tolist(), agents.tolist(), strict=True):  # tied components only
             key = (e, int(sink[e, i]))
             if key in done:
                 continue
             done.add(key)
             members = np.nonzero(reaches_sink[e] & (sink[e] == key[1]))[0]
-            order = _set_order(self, e, members, start[e], target[e], moving[e])
-            if self.events is not None and order is not None:
-                self.events["set_order_tie"] = self.events.get("set_order_tie", 0) + 1
+            order = _set_order(self, members, start[e], target[e])
             if order is None:  # a large component: the graph's insertion order (already in rank) applies
                 continue
-            rank = np.full(self.n_agents, 1 << 30, dtype=np.int64)
-            rank[members] = [order[(int(start[e, j]) % self.width, int(start[e, j]) // self.width)] for j in members]
-            d, r = dist[e, members], rank[members]
-            same = target[e, members][:, None] == target[e, members][None, :]
-            longer = d[None, :] > d[:, None]
-            better[e][np.ix_(members, members)] = same & (longer | ((d[None, :] == d[:, None]) & (r[None, :] < r[:, None])))
-        return better
+            if self.events is not None:
+                self.events["set_order_tie"] = self.events.get("set_order_tie", 0) + 1
+            w = self.width
+            rank[e, members] = [order[(int(start[e, j]) % w, int(start[e, j]) // w)] for j in members]
+        return rank
 
     # -- rewards ---------------------------------------------------------------------------------------
     def _deliver(self) -> np.ndarray:
@@ -472,8 +482,8 @@ class VectorWarehouse(MultiAgentEnv):
         return self._result_now()
 
 
-def _set_order(env: VectorWarehouse, e: int, members: np.ndarray, start: np.ndarray, target: np.ndarray, moving: np.ndarray) -> dict | None:
-    """Node order of networkx's subgraph for the component of ``members`` in copy e, or None if large.
+def _set_order(env: VectorWarehouse, members: np.ndarray, start: np.ndarray, target: np.ndarray) -> dict | None:
+    """Node order of networkx's subgraph for the component of ``members`` in one copy, or None if large.
 
     Rebuilds rware's DiGraph adjacency for copy e in plain dicts (edges in agent order), runs
     ``_plain_bfs`` from the component's first node in graph order, and iterates
