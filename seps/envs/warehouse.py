@@ -127,6 +127,8 @@ class VectorWarehouse(MultiAgentEnv):
         self._rows = np.arange(e)[:, None]
         self._agent_offset = self._rows * n
         self._cell_offset = self._rows * (self.height * self.width)
+        self._eye4 = np.eye(4, dtype=np.float32)
+        self._colour_eye = np.eye(n_colours + 1, dtype=np.float32)[:, 1:]
         self._doublings = int(np.ceil(np.log2(n + 1))) + 1
         self._agent_index = np.broadcast_to(np.arange(n), (e, n))
         self._mask = np.ones((e, n, N_ACTIONS), dtype=bool)
@@ -413,36 +415,40 @@ class VectorWarehouse(MultiAgentEnv):
     def _observe(self) -> np.ndarray:
         """float32 (E, N, obs_dim): rware's flattened ``_get_default_obs`` + shelf colours per view cell."""
         e, n, w = self.num_envs, self.n_agents, self.width
-        grid_agents, grid_shelves = self._grids()
-        pad_a = np.zeros((e, self.height + 2, w + 2), dtype=np.int64)
-        pad_s = np.zeros_like(pad_a)
-        pad_a[:, 1:-1, 1:-1] = grid_agents.reshape(e, self.height, w)
-        pad_s[:, 1:-1, 1:-1] = grid_shelves.reshape(e, self.height, w)
-        corner = self.agent_y * (w + 2) + self.agent_x  # top-left of the window in the padded grid
-        idx = (corner[:, :, None] + self._window).reshape(e, -1)
-        view_a = np.take_along_axis(pad_a.reshape(e, -1), idx, axis=1).reshape(e, n, 9)
-        view_s = np.take_along_axis(pad_s.reshape(e, -1), idx, axis=1).reshape(e, n, 9)
+        padded = (self.height + 2) * (w + 2)
+        # Padded flat grids over all copies (rware pads by sensor_range): agent ids and shelf ids, 0 = none.
+        pad_a = np.zeros(e * padded, dtype=np.int64)
+        pad_s = np.zeros(e * padded, dtype=np.int64)
+        base = self._rows * padded + w + 3  # padded index of cell (0, 0)
+        pad_a[(base + self.agent_y * (w + 2) + self.agent_x).reshape(-1)] = np.tile(np.arange(1, n + 1), e)
+        pad_s[(base + self.shelf_y * (w + 2) + self.shelf_x).reshape(-1)] = np.tile(np.arange(1, self.n_shelves + 1), e)
+        corner = self._rows * padded + self.agent_y * (w + 2) + self.agent_x  # window's top-left
+        idx = corner[:, :, None] + self._window
+        view_a = pad_a[idx]  # (E, N, 9)
+        view_s = pad_s[idx]
         obs = np.zeros((e, n, self.obs_dim), dtype=np.float32)
         obs[..., 0] = self.agent_x
         obs[..., 1] = self.agent_y
         obs[..., 2] = self.carrying >= 0
-        obs[..., 3:7] = np.eye(4, dtype=np.float32)[self.agent_dir]
+        obs[..., 3:7] = self._eye4[self.agent_dir]
         obs[..., 7] = self.highway_flat[self.agent_y * w + self.agent_x]
         cells = obs[..., 8 : 8 + 9 * _CELL_FEATURES].reshape(e, n, 9, _CELL_FEATURES)
-        has_agent = view_a > 0
-        neighbour_dir = np.where(has_agent, np.take_along_axis(self.agent_dir, np.maximum(view_a - 1, 0).reshape(e, -1), axis=1).reshape(e, n, 9), 0)
-        cells[..., 0] = has_agent
-        cells[..., 1:5] = np.eye(4, dtype=np.float32)[neighbour_dir]  # no agent reads as direction UP
-        has_shelf = view_s > 0
-        requested = np.zeros((e, self.n_shelves + 1), dtype=bool)
-        requested[self._rows, self.queue + 1] = True
-        cells[..., 5] = has_shelf
-        cells[..., 6] = np.take_along_axis(requested, view_s.reshape(e, -1), axis=1).reshape(e, n, 9)
-        # ColouredWarehouse._make_obs: one-hot shelf colour per view cell (row 0 = no shelf).
-        colour_rows = np.zeros((e, self.n_shelves + 1, self.n_colours), dtype=np.float32)
-        colour_rows[self._rows, np.arange(1, self.n_shelves + 1), self.shelf_colours] = 1.0
-        flat = view_s.reshape(e, -1)
-        colours = colour_rows[self._rows, flat]  # (E, N*9, C)
+        # Direction code 0 (UP) where no agent: rware writes [1, 0, 0, 0] there.
+        dirs = np.append(self.agent_dir.reshape(-1), 0)
+        neighbour = np.where(view_a > 0, view_a - 1 + self._agent_offset[:, :, None], e * n)
+        cells[..., 0] = view_a > 0
+        cells[..., 1:5] = self._eye4[dirs[neighbour]]
+        cells[..., 5] = view_s > 0
+        # Per copy and shelf id (0 = none): requested flag and colour code (0 = no shelf, c + 1 = colour c).
+        stride = self.n_shelves + 1
+        requested = np.zeros(e * stride, dtype=bool)
+        requested[(self._rows * stride + self.queue + 1).reshape(-1)] = True
+        shelf_index = self._rows[:, :, None] * stride + view_s
+        cells[..., 6] = requested[shelf_index]
+        colour_code = np.zeros((e, stride), dtype=np.int64)
+        colour_code[:, 1:] = self.shelf_colours + 1
+        # ColouredWarehouse._make_obs: one-hot shelf colour per view cell.
+        colours = self._colour_eye[colour_code.reshape(-1)[shelf_index]]  # (E, N, 9, C)
         obs[..., 8 + 9 * _CELL_FEATURES :] = colours.reshape(e, n, 9 * self.n_colours)
         return obs
 
