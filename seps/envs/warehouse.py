@@ -127,8 +127,14 @@ class VectorWarehouse(MultiAgentEnv):
         self._rows = np.arange(e)[:, None]
         self._agent_offset = self._rows * n
         self._cell_offset = self._rows * (self.height * self.width)
-        self._eye4 = np.eye(4, dtype=np.float32)
-        self._colour_eye = np.eye(n_colours + 1, dtype=np.float32)[:, 1:]
+        # Feature rows of a cell: an agent facing d -> [1, one-hot d]; a shelf (requested r, colour k) ->
+        # [1, r, one-hot k], indexed by r * C + k.
+        self._agent_rows = np.concatenate([np.ones((4, 1)), np.eye(4)], axis=1).astype(np.float32)
+        shelf_rows = np.zeros((2 * n_colours, 2 + n_colours), dtype=np.float32)
+        shelf_rows[:, 0] = 1.0
+        shelf_rows[n_colours:, 1] = 1.0
+        shelf_rows[np.arange(2 * n_colours), 2 + np.arange(2 * n_colours) % n_colours] = 1.0
+        self._shelf_rows = shelf_rows
         self._doublings = int(np.ceil(np.log2(n + 1))) + 1
         self._agent_index = np.broadcast_to(np.arange(n), (e, n))
         self._mask = np.ones((e, n, N_ACTIONS), dtype=bool)
@@ -414,42 +420,31 @@ class VectorWarehouse(MultiAgentEnv):
     # -- observations ----------------------------------------------------------------------------------
     def _observe(self) -> np.ndarray:
         """float32 (E, N, obs_dim): rware's flattened ``_get_default_obs`` + shelf colours per view cell."""
-        e, n, w = self.num_envs, self.n_agents, self.width
+        e, n, w, c = self.num_envs, self.n_agents, self.width, self.n_colours
         padded = (self.height + 2) * (w + 2)
-        # Padded flat grids over all copies (rware pads by sensor_range): agent ids and shelf ids, 0 = none.
-        pad_a = np.zeros(e * padded, dtype=np.int64)
-        pad_s = np.zeros(e * padded, dtype=np.int64)
+        # One feature row per cell of the padded grids (rware pads by sensor_range): has_agent,
+        # agent direction one-hot (UP where no agent, as rware writes), has_shelf, requested, colour one-hot.
+        features = np.zeros((e * padded, _CELL_FEATURES + c), dtype=np.float32)
+        features[:, 1] = 1.0
         base = self._rows * padded + w + 3  # padded index of cell (0, 0)
-        pad_a[(base + self.agent_y * (w + 2) + self.agent_x).reshape(-1)] = np.tile(np.arange(1, n + 1), e)
-        pad_s[(base + self.shelf_y * (w + 2) + self.shelf_x).reshape(-1)] = np.tile(np.arange(1, self.n_shelves + 1), e)
+        agent_cells = (base + self.agent_y * (w + 2) + self.agent_x).reshape(-1)
+        features[agent_cells, :5] = self._agent_rows[self.agent_dir.reshape(-1)]
+        shelf_cells = (base + self.shelf_y * (w + 2) + self.shelf_x).reshape(-1)
+        requested = np.zeros((e, self.n_shelves), dtype=np.int64)
+        requested[self._rows, self.queue] = 1
+        code = (requested * c + self.shelf_colours).reshape(-1)
+        features[shelf_cells, 5:] = self._shelf_rows[code]
         corner = self._rows * padded + self.agent_y * (w + 2) + self.agent_x  # window's top-left
-        idx = corner[:, :, None] + self._window
-        view_a = pad_a[idx]  # (E, N, 9)
-        view_s = pad_s[idx]
-        obs = np.zeros((e, n, self.obs_dim), dtype=np.float32)
+        view = features[corner[:, :, None] + self._window]  # (E, N, 9, 7 + C)
+        obs = np.empty((e, n, self.obs_dim), dtype=np.float32)
         obs[..., 0] = self.agent_x
         obs[..., 1] = self.agent_y
         obs[..., 2] = self.carrying >= 0
-        obs[..., 3:7] = self._eye4[self.agent_dir]
+        obs[..., 3:7] = self._agent_rows[self.agent_dir, 1:]
         obs[..., 7] = self.highway_flat[self.agent_y * w + self.agent_x]
-        cells = obs[..., 8 : 8 + 9 * _CELL_FEATURES].reshape(e, n, 9, _CELL_FEATURES)
-        # Direction code 0 (UP) where no agent: rware writes [1, 0, 0, 0] there.
-        dirs = np.append(self.agent_dir.reshape(-1), 0)
-        neighbour = np.where(view_a > 0, view_a - 1 + self._agent_offset[:, :, None], e * n)
-        cells[..., 0] = view_a > 0
-        cells[..., 1:5] = self._eye4[dirs[neighbour]]
-        cells[..., 5] = view_s > 0
-        # Per copy and shelf id (0 = none): requested flag and colour code (0 = no shelf, c + 1 = colour c).
-        stride = self.n_shelves + 1
-        requested = np.zeros(e * stride, dtype=bool)
-        requested[(self._rows * stride + self.queue + 1).reshape(-1)] = True
-        shelf_index = self._rows[:, :, None] * stride + view_s
-        cells[..., 6] = requested[shelf_index]
-        colour_code = np.zeros((e, stride), dtype=np.int64)
-        colour_code[:, 1:] = self.shelf_colours + 1
-        # ColouredWarehouse._make_obs: one-hot shelf colour per view cell.
-        colours = self._colour_eye[colour_code.reshape(-1)[shelf_index]]  # (E, N, 9, C)
-        obs[..., 8 + 9 * _CELL_FEATURES :] = colours.reshape(e, n, 9 * self.n_colours)
+        obs[..., 8 : 8 + 9 * _CELL_FEATURES] = view[..., :_CELL_FEATURES].reshape(e, n, -1)
+        # ColouredWarehouse._make_obs: one-hot shelf colour per view cell, after rware's features.
+        obs[..., 8 + 9 * _CELL_FEATURES :] = view[..., _CELL_FEATURES:].reshape(e, n, -1)
         return obs
 
     def _result_now(self) -> StepResult:
