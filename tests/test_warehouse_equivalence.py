@@ -110,7 +110,9 @@ def run_equivalence(task: str, copies: int, steps: int, seed: int = 0) -> dict[s
         if len(ended):
             got = attrs.evolve(got, obs=vec._observe())
         for field in ("obs", "final_obs", "rewards", "terminated", "truncated", "action_mask", "active"):
-            np.testing.assert_array_equal(getattr(got, field), getattr(want, field), err_msg=f"{task} step {t}: {field}")
+            np.testing.assert_array_equal(
+                getattr(got, field), getattr(want, field), err_msg=f"{task} step {t}: {field}"
+            )
     ref.close()
     return vec.events
 
@@ -154,14 +156,22 @@ def test_cycle_of_four_rotates_and_its_tail_is_blocked() -> None:
         vec.agent_x[0, i], vec.agent_y[0, i], vec.agent_dir[0, i] = x, y, d
     vec.carrying[0] = -1
     store_reference(vec, 0, ref.envs[0])
-    np.testing.assert_array_equal(vec._result_now().obs, ref._obs(tuple(ref.envs[0]._make_obs(a) for a in ref.envs[0].agents))[None])
+    np.testing.assert_array_equal(
+        vec._result_now().obs, ref._obs(tuple(ref.envs[0]._make_obs(a) for a in ref.envs[0].agents))[None]
+    )
     wanted = np.array([1] * len(ring) + [0] * len(idle))  # rware actions: FORWARD for the ring and tail
     actions = np.argsort(vec.action_table, axis=1)[vec.agent_types, wanted][None]
     want, got = ref.step(actions), vec.step(actions)
     for field in ("obs", "rewards", "truncated", "action_mask"):
         np.testing.assert_array_equal(getattr(got, field), getattr(want, field))
     assert vec.events["cycle"] == 4 and vec.events["blocked"] == 1
-    assert [(int(vec.agent_x[0, i]), int(vec.agent_y[0, i])) for i in range(5)] == [(4, 1), (4, 2), (3, 2), (3, 1), (2, 1)]
+    assert [(int(vec.agent_x[0, i]), int(vec.agent_y[0, i])) for i in range(5)] == [
+        (4, 1),
+        (4, 2),
+        (3, 2),
+        (3, 1),
+        (2, 1),
+    ]
 
 
 def test_snapshot_resumes_bit_identically() -> None:

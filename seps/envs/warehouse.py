@@ -34,7 +34,7 @@ import numpy as np
 from gymnasium import spaces
 
 from seps.envs.base import MultiAgentEnv, StepResult
-from seps.envs.coloured_rware import SIZES, _SPEC, action_permutations, agent_colours
+from seps.envs.coloured_rware import _SPEC, SIZES, action_permutations, agent_colours
 from seps.errors import ConfigError, EnvError
 
 N_ACTIONS = 5
@@ -89,7 +89,8 @@ class VectorWarehouse(MultiAgentEnv):
             raise ConfigError(f"crware: num_envs must be an int >= 1, got {num_envs!r}")
         if max_steps < 1:
             raise ConfigError(f"crware: max_steps must be >= 1, got {max_steps}")
-        self.agent_types = agent_colours(n_agents, n_colours)
+        self.colours: np.ndarray = agent_colours(n_agents, n_colours)
+        self.agent_types = self.colours
         self.action_table = action_permutations(n_colours)
         self.n_colours = n_colours
         self.num_envs = num_envs
@@ -184,7 +185,7 @@ class VectorWarehouse(MultiAgentEnv):
         actions = self.check_actions(actions)
         if actions.min() < 0 or actions.max() >= N_ACTIONS:
             raise EnvError(f"{self.name}: actions must lie in 0..{N_ACTIONS - 1}")
-        act = self.action_table[self.agent_types[None, :], actions]
+        act = self.action_table[self.colours[None, :], actions]
         self._move(act)
         rewards = self._deliver()
         self.steps += 1
@@ -243,9 +244,9 @@ class VectorWarehouse(MultiAgentEnv):
         for _ in range(self._doublings):  # pointer doubling: far = succ applied >= N times
             far = far[far]
         # After N steps every walk sits on its component's cycle, or at the sink.
-        on_cycle = np.zeros(size + 1, dtype=bool)
-        on_cycle[far] = True
-        on_cycle = on_cycle[:size].reshape(nxt.shape)
+        cycle_mark = np.zeros(size + 1, dtype=bool)
+        cycle_mark[far] = True
+        on_cycle = cycle_mark[:size].reshape(nxt.shape)
         reaches_sink = moving & (far[:size] == size).reshape(nxt.shape)
         swap = moving & on_cycle & (succ[flat_nxt] == np.arange(size)).reshape(nxt.shape)
         # find_cycle commits the agents of a cycle unless it is a swap of two.
@@ -276,7 +277,7 @@ class VectorWarehouse(MultiAgentEnv):
         key = np.where(at_max, -rank, np.iinfo(np.int64).min).reshape(-1)
         best = np.full(len(longest), np.iinfo(np.int64).min, dtype=np.int64)
         np.maximum.at(best, cell[sink_flat], key[sink_flat])
-        chosen = (sink_flat & (key == best[cell]) & at_max.reshape(-1))
+        chosen = sink_flat & (key == best[cell]) & at_max.reshape(-1)
         path = np.append(chosen & (flat_nxt == size), True)
         while True:  # rounds back along the chosen chains from the sinks
             new = chosen & path[flat_nxt]
@@ -294,8 +295,8 @@ class VectorWarehouse(MultiAgentEnv):
                 "cycle": commit_cycle.sum(),
                 "cancelled": cancel.sum(),
             }
-            for key, value in counts.items():
-                self.events[key] = self.events.get(key, 0) + int(value)
+            for event, value in counts.items():
+                self.events[event] = self.events.get(event, 0) + int(value)
         act = np.where(failed, NOOP, act)
         go = act == FORWARD
         # Execute (Warehouse.step, second agent loop).
@@ -357,7 +358,7 @@ class VectorWarehouse(MultiAgentEnv):
     # -- rewards ---------------------------------------------------------------------------------------
     def _deliver(self) -> np.ndarray:
         """rware's goal loop (request replacement) and ColouredWarehouse._undo_wrong_deliveries."""
-        e_all, rows = self.num_envs, self._rows
+        e_all = self.num_envs
         rewards = np.zeros((e_all, self.n_agents), dtype=np.float64)
         grid_agents, grid_shelves = self._grids()
         before = self.queue.copy()
@@ -401,7 +402,7 @@ class VectorWarehouse(MultiAgentEnv):
             old, slot = old[copies], slot[copies]
             cells = self.shelf_y[copies, old] * self.width + self.shelf_x[copies, old]
             carrier = grid_agents[copies, cells] - 1
-            wrong = self.shelf_colours[copies, old] != self.agent_types[carrier]
+            wrong = self.shelf_colours[copies, old] != self.colours[carrier]
             copies, old, slot, carrier = copies[wrong], old[wrong], slot[wrong], carrier[wrong]
             if len(copies) == 0:
                 continue
@@ -475,7 +476,9 @@ class VectorWarehouse(MultiAgentEnv):
         for key in self._STATE:
             value = np.asarray(state[key], dtype=np.int64)
             if value.shape != getattr(self, key).shape:
-                raise EnvError(f"{self.name}: snapshot {key!r} has shape {value.shape}, expected {getattr(self, key).shape}")
+                raise EnvError(
+                    f"{self.name}: snapshot {key!r} has shape {value.shape}, expected {getattr(self, key).shape}"
+                )
             setattr(self, key, value.copy())
         self._rng = np.random.default_rng()
         self._rng.bit_generator.state = json.loads(state["rng"])
@@ -512,13 +515,15 @@ def _set_order(env: VectorWarehouse, members: np.ndarray, start: np.ndarray, tar
                 if w2 not in seen:
                     seen.add(w2)
                     level.append(w2)
-    nodes = set(n for n in seen if n in succ)  # noqa: C401 - set(generator) as nbunch_iter, not set(seen)
+    nodes = set(n for n in seen if n in succ)  # set(generator), as nbunch_iter; not set(seen)
     if not 2 * len(nodes) < len(succ):
         return None
     return {node: k for k, node in enumerate(nodes)}
 
 
-def make_warehouse(num_envs: int = 1, *, n_agents: int, n_colours: int, size: str = "tiny", **kwargs: Any) -> VectorWarehouse:
+def make_warehouse(
+    num_envs: int = 1, *, n_agents: int, n_colours: int, size: str = "tiny", **kwargs: Any
+) -> VectorWarehouse:
     """Build E copies of the vectorised coloured warehouse."""
     return VectorWarehouse(n_agents=n_agents, n_colours=n_colours, size=size, num_envs=num_envs, **kwargs)
 
