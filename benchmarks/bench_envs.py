@@ -4,6 +4,10 @@ Usage::
 
     python benchmarks/bench_envs.py                       # every registered env, 8 copies, 200 steps
     python benchmarks/bench_envs.py crware-1 lbf-12ag-3lvl --num-envs 4 --steps 500
+    taskset -c 0 python benchmarks/bench_envs.py --pairs --num-envs 64   # vectorised vs reference
+
+``--pairs`` runs every vectorised env next to its reference simulator (``crware-3`` next to
+``crware-ref-3``, ...) in one run and prints the speed-up.
 
 ``smac-mmm2`` runs on the test stand-in (tests/smac_standin.py) unless StarCraft II is set up
 (SC2PATH), so its number measures the adapter, not StarCraft II. One agent-step is one agent
@@ -57,7 +61,11 @@ def main() -> None:
     parser.add_argument("envs", nargs="*", help="env names (default: every registered env and a few family members)")
     parser.add_argument("--num-envs", type=int, default=8)
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--pairs", action="store_true", help="vectorised envs next to their reference simulators")
     args = parser.parse_args()
+    if args.pairs:
+        pairs(args.num_envs, args.steps)
+        return
     names = args.envs or [*ENVS.list(), *EXTRA]
     print(f"| env | agents | agent-steps/s ({args.num_envs} copies, {args.steps} steps) |")
     print("| --- | ---: | ---: |")
@@ -68,6 +76,26 @@ def main() -> None:
             print(f"| {name} | - | skipped: {error} |")
             continue
         print(f"| {name} | {n_agents} | {rate:,.0f} |")
+
+
+PAIRS = (
+    ("crware-1", "crware-ref-1"),
+    ("crware-2", "crware-ref-2"),
+    ("crware-3", "crware-ref-3"),
+    ("crware-9ag-3c", "crware-ref-9ag-3c"),
+)
+
+
+def pairs(num_envs: int, steps: int) -> None:
+    """Agent-steps/s of each vectorised env and its reference, same copies and steps, one run."""
+    print(f"| task | agents | vectorised | reference | speed-up ({num_envs} copies, {steps} steps) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for fast, reference in PAIRS:
+        if fast not in ENVS or reference not in ENVS:
+            continue
+        fast_rate, n_agents = bench(fast, num_envs, steps)
+        ref_rate, _ = bench(reference, num_envs, max(1, steps // 10))
+        print(f"| {fast} | {n_agents} | {fast_rate:,.0f} | {ref_rate:,.0f} | {fast_rate / ref_rate:.0f}x |")
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ def test_crware_with_more_colours_than_agents_is_a_one_line_error() -> None:
 
 
 def test_crware_shelf_colours_follow_the_seed() -> None:
-    env = ENVS.get("crware-1")(num_envs=2)
+    env = ENVS.get("crware-ref-1")(num_envs=2)
     env.reset(seed=3)
     first = [e.unwrapped.shelf_colours.copy() for e in env.envs]
     env.reset(seed=3)
@@ -83,7 +83,7 @@ def _deliver(colour_of_shelf: int) -> tuple[float, bool, Any]:
     """Agent 0 (colour 0) carries a requested shelf of the given colour onto a goal; return its reward."""
     from rware.warehouse import Action, Direction
 
-    env = ENVS.get("crware-1")(num_envs=1)
+    env = ENVS.get("crware-ref-1")(num_envs=1)
     env.reset(seed=0)
     wh = env.envs[0].unwrapped
     goal_x, goal_y = wh.goals[0]
@@ -117,7 +117,7 @@ def test_crware_rewards_only_deliveries_of_the_agents_own_colour() -> None:
 
 
 def test_crware_observation_shows_shelf_colours_in_the_view() -> None:
-    env = ENVS.get("crware-1")(num_envs=1)
+    env = ENVS.get("crware-ref-1")(num_envs=1)
     result = env.reset(seed=1)
     wh = env.envs[0].unwrapped
     assert env.obs_dims.tolist() == [71 + 9 * 2] * 4
