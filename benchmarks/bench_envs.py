@@ -5,7 +5,7 @@ Usage::
     python benchmarks/bench_envs.py                       # every registered env, 8 copies, 200 steps
     python benchmarks/bench_envs.py crware-1 lbf-12ag-3lvl --num-envs 4 --steps 500
 
-``smac-mmm2`` runs on the test stand-in (tests/smac_standin.py) unless StarCraft II is set up
+``smac-mmm2`` runs on the test stand-in (seps/testing/smac.py) unless StarCraft II is set up
 (SC2PATH), so its number measures the adapter, not StarCraft II. One agent-step is one agent
 acting once in one copy; agents that left their episode are not counted.
 """
@@ -35,7 +35,7 @@ def bench(name: str, num_envs: int, steps: int, seed: int = 0) -> tuple[float, i
     """Return (agent-steps per second, agents) of ``steps`` random steps of ``num_envs`` copies."""
     kwargs: dict[str, Any] = {}
     if name.startswith("smac") and not os.environ.get("SC2PATH"):
-        from tests.smac_standin import MMM2StandIn
+        from seps.testing.smac import SmacStandIn as MMM2StandIn
 
         kwargs["env_cls"] = MMM2StandIn
     env = ENVS.get(name)(num_envs=num_envs, **kwargs)
