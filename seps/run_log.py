@@ -15,6 +15,8 @@ METRIC_COLUMNS = (
     "episode_return",
     "eval_return",
     "eval_return_std",
+    "win_rate",
+    "eval_win_rate",
     "policy_loss",
     "value_loss",
     "entropy",

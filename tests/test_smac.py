@@ -123,3 +123,26 @@ def test_real_mmm2_map() -> None:
         check_env_adapter(env, n_steps=10)
     finally:
         env.close()
+
+
+def test_win_rate_reaches_metrics_csv(tmp_path: object) -> None:
+    import csv
+
+    from seps import build
+
+    result = build(
+        "fups_id",
+        env="smac-mmm2",
+        env_options={"env_cls": "seps.testing.smac:SmacStandIn"},
+        num_envs=2,
+        total_steps=400,
+        eval_interval=200,
+        eval_episodes=2,
+        hidden_sizes=(16,),
+        run_root=str(tmp_path),
+    ).run()
+    with (result.run_dir / "metrics.csv").open(newline="") as source:
+        rows = list(csv.DictReader(source))
+    evals = [r for r in rows if r["kind"] == "eval"]
+    # Every evaluation ran two whole episodes (each ends in a win, loss or time-out), so a rate is logged.
+    assert evals and all(r["eval_win_rate"] != "" and 0.0 <= float(r["eval_win_rate"]) <= 1.0 for r in evals)
