@@ -13,9 +13,9 @@ from seps.components import load_builtins
 from seps.errors import ConfigError
 from seps.pipeline import PartitionResult, partition_agents, save_partition
 from seps.records import Transitions
+from seps.threads import check_threads
 
 logger = logging.getLogger(__name__)
-from seps.threads import check_threads
 
 
 def add_parser(subparsers: Any) -> None:
