@@ -9,7 +9,7 @@ Usage::
 ``--pairs`` runs every vectorised env next to its reference simulator (``crware-3`` next to
 ``crware-ref-3``, ...) in one run and prints the speed-up.
 
-``smac-mmm2`` runs on the test stand-in (tests/smac_standin.py) unless StarCraft II is set up
+``smac-mmm2`` runs on the test stand-in (seps/testing/smac.py) unless StarCraft II is set up
 (SC2PATH), so its number measures the adapter, not StarCraft II. One agent-step is one agent
 acting once in one copy; agents that left their episode are not counted.
 """
@@ -39,7 +39,7 @@ def bench(name: str, num_envs: int, steps: int, seed: int = 0) -> tuple[float, i
     """Return (agent-steps per second, agents) of ``steps`` random steps of ``num_envs`` copies."""
     kwargs: dict[str, Any] = {}
     if name.startswith("smac") and not os.environ.get("SC2PATH"):
-        from tests.smac_standin import MMM2StandIn
+        from seps.testing.smac import SmacStandIn as MMM2StandIn
 
         kwargs["env_cls"] = MMM2StandIn
     env = ENVS.get(name)(num_envs=num_envs, **kwargs)

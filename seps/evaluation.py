@@ -34,6 +34,12 @@ class EpisodeTracker:
         return ended, totals
 
 
+def episode_flags(env: MultiAgentEnv) -> list[float]:
+    """Win flags (1/0) of the episodes that ended at the last step, for envs that report ``episode_wins``."""
+    wins = getattr(env, "episode_wins", None)
+    return [] if wins is None else [float(w) for w in np.asarray(wins) if not np.isnan(w)]
+
+
 def evaluate(
     policy: GroupedActorCritic,
     env: MultiAgentEnv,
@@ -43,8 +49,12 @@ def evaluate(
     greedy: bool = True,
     seed: int = 0,
     generator: torch.Generator | None = None,
+    wins: list[float] | None = None,
 ) -> np.ndarray:
-    """Run ``episodes`` episodes (one per copy of ``env``) and return each one's total return."""
+    """Run ``episodes`` episodes (one per copy of ``env``) and return each one's total return.
+
+    ``wins``, if given, receives the win flag of each of those episodes when the env reports one.
+    """
     if env.num_envs < episodes:
         raise ValueError(f"the evaluation env has {env.num_envs} copies but {episodes} episodes were asked for")
     tracker = EpisodeTracker(env.num_envs, env.n_agents, env.team_reward)
@@ -59,4 +69,7 @@ def evaluate(
             ended, totals = tracker.add(result)
             first_time = ended & np.isnan(returns)
             returns[first_time] = totals[first_time[ended]]
+            flags = getattr(env, "episode_wins", None)
+            if wins is not None and flags is not None:
+                wins += [float(flags[i]) for i in np.flatnonzero(first_time[:episodes])]
     return returns[:episodes]

@@ -16,7 +16,7 @@ from torch import Tensor
 from seps.callbacks import CallbackList, TrainerCallback
 from seps.checkpoint import save_checkpoint
 from seps.envs.base import MultiAgentEnv, StepResult
-from seps.evaluation import EpisodeTracker, evaluate
+from seps.evaluation import EpisodeTracker, episode_flags, evaluate
 from seps.learners.base import OnPolicyLearner
 from seps.learners.rollout import RolloutStorage
 from seps.nn.actor_critic import GroupedActorCritic
@@ -117,6 +117,7 @@ class Trainer:
             self._evaluate(log)
         start_time, start_steps = time.perf_counter(), self.env_steps
         train_returns: list[float] = []
+        self._wins: list[float] = []
         while self.env_steps < settings.total_steps:
             crossed_eval = self._crossed(settings.eval_interval)
             crossed_ckpt = self._crossed(settings.checkpoint_interval)
@@ -129,10 +130,13 @@ class Trainer:
             speed = (self.env_steps - start_steps) / max(time.perf_counter() - start_time, 1e-9)
             if crossed_eval(self.env_steps):
                 episode_return = float(np.mean(train_returns)) if train_returns else float("nan")
+                wins = {"win_rate": float(np.mean(self._wins))} if self._wins else {}
                 log.write(
-                    self.env_steps, "train", {**metrics, "episode_return": episode_return, "steps_per_second": speed}
+                    self.env_steps,
+                    "train",
+                    {**metrics, "episode_return": episode_return, "steps_per_second": speed, **wins},
                 )
-                train_returns = []
+                train_returns, self._wins = [], []
                 self._evaluate(log)
             if crossed_ckpt(self.env_steps) and self.env_steps < settings.total_steps:
                 self.checkpoint()
@@ -185,6 +189,7 @@ class Trainer:
                 )
                 _, totals = self.tracker.add(result)
                 finished += totals.tolist()
+                self._wins += episode_flags(self.env)
                 self.current = result
                 self.env_steps += self.env.num_envs
         return finished
@@ -198,6 +203,7 @@ class Trainer:
         # Evaluation episodes use their own seeds so they never disturb the training envs or sampling.
         eval_generator = torch.Generator(device=self.device)
         eval_generator.manual_seed(self.settings.seed * 1_000_003 + index)
+        eval_wins: list[float] = []
         returns = evaluate(
             self.policy,
             self.eval_env,
@@ -206,10 +212,12 @@ class Trainer:
             greedy=self.settings.eval_greedy,
             seed=self.settings.seed * 1_000_003 + index,
             generator=eval_generator,
+            wins=eval_wins,
         )
         mean, std = float(returns.mean()), float(returns.std())
         self.evaluations.append((self.env_steps, mean, std))
-        log.write(self.env_steps, "eval", {"eval_return": mean, "eval_return_std": std})
+        win_rate = {"eval_win_rate": float(np.mean(eval_wins))} if eval_wins else {}
+        log.write(self.env_steps, "eval", {"eval_return": mean, "eval_return_std": std, **win_rate})
         logger.info("step %d: evaluation return %.2f ± %.2f", self.env_steps, mean, std)
         self.callback.on_evaluation_end(self, mean, std)
 

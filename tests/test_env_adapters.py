@@ -20,7 +20,7 @@ from seps.envs.pettingzoo_adapter import PettingZooEnv
 from seps.errors import ConfigError, EnvError, MissingDependencyError, UnknownComponentError
 from seps.registry import ENVS
 from seps.testing.env import check_env_adapter
-from tests.smac_standin import MMM2StandIn
+from seps.testing.smac import SmacStandIn as MMM2StandIn
 
 
 def _random_actions(result: StepResult, rng: np.random.Generator) -> np.ndarray:

@@ -6,7 +6,7 @@ import pytest
 from seps import build
 from seps.registry import ENVS
 
-STANDIN = "tests.smac_standin:MMM2StandIn"
+STANDIN = "seps.testing.smac:SmacStandIn"
 
 
 @pytest.mark.parametrize("env_name", ENVS.list())

@@ -1,4 +1,4 @@
-"""SMAC adapter: smacv2's env API through a stand-in, the missing-dependency error, and the real map."""
+"""SMAC adapter against the smacv2 stand-in: truncations, wins, scenarios, per-episode types, launches, errors."""
 
 from __future__ import annotations
 
@@ -9,78 +9,103 @@ import numpy as np
 import pytest
 
 import seps.envs.registrations  # noqa: F401
+from seps.envs.smac import check_sc2path
 from seps.errors import MissingDependencyError
 from seps.registry import ENVS
 from seps.testing.env import check_env_adapter
-from tests.smac_standin import N_ACTIONS, MMM2StandIn
+from seps.testing.smac import CapabilityWrapperStandIn, SmacStandIn
 
 
-def test_mmm2_adapter_over_the_standin() -> None:
-    env = ENVS.get("smac-mmm2")(num_envs=2, env_cls=MMM2StandIn)
+def test_mmm2_sizes_and_types_follow_smacv2() -> None:
+    env = ENVS.get("smac-mmm2")(num_envs=2, env_cls=SmacStandIn)
     assert env.n_agents == 10 and env.obs_dims.tolist() == [176] * 10 and env.n_actions.tolist() == [18] * 10
-    # smacv2 sorts allies by unit type: marauders, marines, then the medivac.
+    assert env.state_shape == 322 and env.episode_limit == 180 and env.team_reward
+    # Sorted by unit type: marauders, marines, medivac (ranked custom ids).
     assert env.agent_types.tolist() == [0, 0, 1, 1, 1, 1, 1, 1, 1, 2]
-    assert env.team_reward and env.episode_limit == 180
-    check_env_adapter(env, n_steps=60)
+    # smacv2's MMM branch of get_unit_type_id gives every ally type id 2.
+    assert (env.episode_types == 2).all()
+    check_env_adapter(env, n_steps=40)
 
 
-def test_smac_masks_team_reward_and_dead_units() -> None:
-    env = ENVS.get("smac-mmm2")(num_envs=2, env_cls=MMM2StandIn)
-    result = env.reset(seed=0)
-    rng = np.random.default_rng(0)
-    saw_death = False
-    for _ in range(60):
-        for e, copy in enumerate(env.envs):
-            assert np.array_equal(result.action_mask[e], np.asarray(copy.get_avail_actions(), dtype=bool))
-        assert not result.action_mask[:, 9, 16:].any()  # the medivac's target slots only name allies
-        actions = np.argmax(rng.random(result.action_mask.shape) * result.action_mask, axis=-1)
-        result = env.step(actions)
-        active_rewards = np.where(result.active, result.rewards, np.nan)
-        assert np.allclose(np.nanmin(active_rewards, axis=1), np.nanmax(active_rewards, axis=1))
-        dead = ~result.active
-        saw_death |= bool(dead.any())
-        assert (result.obs[dead] == 0).all() and (result.action_mask[dead, 1:] == 0).all()
-    assert saw_death
-
-
-def test_smac_episode_limit_is_a_truncation() -> None:
-    env = ENVS.get("smacv2:MMM2")(num_envs=1, env_cls=MMM2StandIn, episode_limit=3)
+def test_time_out_is_a_truncation_and_a_win_a_termination() -> None:
+    env = ENVS.get("smac-mmm2")(num_envs=1, env_cls=SmacStandIn)
+    assert env.envs[0].continuing_episode
+    env.envs[0].episode_limit = 3
     env.reset(seed=0)
-    stop = np.ones((1, 10), dtype=np.int64)  # allies start out of range, so stopping never ends the battle
+    stop = np.ones((1, 10), dtype=np.int64)  # allies start out of range: stopping never ends the battle
     results = [env.step(stop) for _ in range(3)]
     assert not results[1].truncated.any()
     assert results[2].truncated.all() and not results[2].terminated.any()
+    assert env.episode_wins.tolist() == [0.0]
+    # Without continuing_episode smacv2 reports a time-out as a plain termination.
+    raw = SmacStandIn(continuing_episode=False)
+    raw.episode_limit = 1
+    raw.reset()
+    terminated, info = raw.step([1] * 10)[1:]
+    assert terminated and "episode_limit" not in info
 
 
-def test_same_seed_replays_and_new_seed_differs() -> None:
-    env = ENVS.get("smac-mmm2")(num_envs=1, env_cls=MMM2StandIn)
-    first = env.reset(seed=7).obs
-    assert np.array_equal(env.reset(seed=7).obs, first)
-    assert not np.array_equal(env.reset(seed=8).obs, first)
+def test_a_won_battle_terminates_with_a_win() -> None:
+    env = ENVS.get("smac-mmm2")(num_envs=1, env_cls=SmacStandIn)
+    env.reset(seed=0)
+    sim = env.envs[0]
+    sim.enemy_health[:] = 0.0
+    sim.enemy_health[0] = 0.5
+    sim.enemy_pos[0] = sim.ally_pos[0]
+    mask = np.asarray(sim.get_avail_actions(), dtype=bool)
+    actions = np.where(mask[:, 6], 6, 1)[None]
+    result = env.step(actions)
+    assert result.terminated.all() and not result.truncated.any()
+    assert env.episode_wins.tolist() == [1.0]
 
 
-def test_pipeline_runs_through_the_smac_adapter() -> None:
-    from seps.collect import CollectConfig
-    from seps.components import load_builtins
-    from seps.pipeline import partition_agents
+def test_protoss_5_vs_5_builds_the_wrapper_with_types_per_episode() -> None:
+    env = ENVS.get("smacv2:protoss_5_vs_5")(num_envs=2, env_cls=CapabilityWrapperStandIn)
+    sim = env.envs[0]
+    assert sim.env.map_name == "10gen_protoss" and env.n_agents == 5 and env.agent_types is None
+    config = sim.distribution_config
+    assert config["team_gen"]["unit_types"] == ["stalker", "zealot", "colossus"]
+    assert config["team_gen"]["weights"] == [0.45, 0.45, 0.1]
+    assert config["start_positions"]["dist_type"] == "surrounded_and_reflect"
+    assert (config["n_units"], config["n_enemies"]) == (5, 5)
+    seen = []
+    env.reset(seed=0)
+    for _ in range(6):
+        for index, copy in enumerate(env.envs):
+            names = copy.env.ally_names
+            expected = [{"stalker": 0, "zealot": 1, "colossus": 2}[n] for n in names]
+            assert env.episode_types[index].tolist() == expected
+        seen.append(env.episode_types.copy())
+        env.reset(seed=0)
+    assert len({s.tobytes() for s in seen}) > 1  # the drawn teams change between episodes
 
-    load_builtins()
-    env = ENVS.get("smac-mmm2")(num_envs=2, env_cls=MMM2StandIn)
-    steps = 80
-    result = partition_agents(
-        env=env,
-        seed=0,
-        collect_config=CollectConfig(steps=steps, num_envs=2),
-        encoder_options={"updates": 20},
-        cluster="kmeans",
-        cluster_options={"k": 3},
-    )
-    transitions = result.transitions
-    assert transitions.obs.shape[1] == 176 and transitions.n_actions.tolist() == [N_ACTIONS] * 10
-    assert result.partition.labels.shape == (10,) and result.agent_types.tolist() == [0, 0] + [1] * 7 + [2]
-    # Dead units are inactive, so collection skips them: someone died, so some agent has fewer transitions.
-    counts = np.bincount(transitions.agent_id, minlength=10)
-    assert counts.max() == steps * 2 and counts.min() < steps * 2
+
+def test_scenario_seeds_the_team_draws() -> None:
+    first = ENVS.get("smacv2:terran_10_vs_11")(num_envs=1, env_cls=CapabilityWrapperStandIn, seed=3)
+    second = ENVS.get("smacv2:terran_10_vs_11")(num_envs=1, env_cls=CapabilityWrapperStandIn, seed=3)
+    assert first.n_agents == 10 and first.envs[0].env.n_enemies == 11
+    assert first.envs[0].env.ally_names == second.envs[0].env.ally_names
+
+
+def test_reset_reuses_each_game_process() -> None:
+    before = SmacStandIn.launches
+    env = ENVS.get("smac-mmm2")(num_envs=3, env_cls=SmacStandIn)
+    env.reset(seed=0)
+    for copy in env.envs:
+        copy.episode_limit = 2
+    stop = np.ones((3, 10), dtype=np.int64)
+    for _ in range(7):
+        env.step(stop)
+    env.reset(seed=1)
+    assert SmacStandIn.launches - before == 3
+    assert [copy.launches_here for copy in env.envs] == [1, 1, 1]
+
+
+def test_empty_sc2path_is_a_one_line_error(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SC2PATH", str(tmp_path))
+    with pytest.raises(MissingDependencyError, match=r"no Versions folder.*SC2PATH") as info:
+        check_sc2path()
+    assert "\n" not in str(info.value)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("smacv2") is not None, reason="smacv2 is installed")
@@ -95,7 +120,29 @@ def test_real_mmm2_map() -> None:
     env = ENVS.get("smac-mmm2")(num_envs=1)
     try:
         assert env.n_agents == 10 and env.n_actions.tolist() == [18] * 10
-        assert env.agent_types.tolist() == [0, 0, 1, 1, 1, 1, 1, 1, 1, 2]
         check_env_adapter(env, n_steps=10)
     finally:
         env.close()
+
+
+def test_win_rate_reaches_metrics_csv(tmp_path: object) -> None:
+    import csv
+
+    from seps import build
+
+    result = build(
+        "fups_id",
+        env="smac-mmm2",
+        env_options={"env_cls": "seps.testing.smac:SmacStandIn"},
+        num_envs=2,
+        total_steps=400,
+        eval_interval=200,
+        eval_episodes=2,
+        hidden_sizes=(16,),
+        run_root=str(tmp_path),
+    ).run()
+    with (result.run_dir / "metrics.csv").open(newline="") as source:
+        rows = list(csv.DictReader(source))
+    evals = [r for r in rows if r["kind"] == "eval"]
+    # Every evaluation ran two whole episodes (each ends in a win, loss or time-out), so a rate is logged.
+    assert evals and all(r["eval_win_rate"] != "" and 0.0 <= float(r["eval_win_rate"]) <= 1.0 for r in evals)

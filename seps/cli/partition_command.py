@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from typing import Any
 
 from seps.builtin_components import load_builtins
@@ -13,6 +14,8 @@ from seps.errors import ConfigError
 from seps.pipeline import PartitionResult, partition_agents, save_partition
 from seps.records import Transitions
 from seps.threads import check_threads
+
+logger = logging.getLogger(__name__)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -39,6 +42,13 @@ def run(args: argparse.Namespace) -> int:
     collect_options = {
         key: value for key, value in (("steps", args.collect_steps), ("num_envs", args.num_envs)) if value is not None
     }
+    if args.num_envs is None and str(args.env).startswith(("smac-", "smacv2:")):
+        from seps.envs.smac import COLLECT_COPIES
+
+        collect_options["num_envs"] = COLLECT_COPIES  # each copy is a StarCraft II process
+        logger.warning(
+            "%s: collecting with %d copies (one StarCraft II each); --num-envs changes it", args.env, COLLECT_COPIES
+        )
     try:
         collect_config = CollectConfig(**collect_options)
     except (TypeError, ValueError) as error:

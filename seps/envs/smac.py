@@ -1,26 +1,29 @@
-"""StarCraft Multi-Agent Challenge over smacv2's ``StarCraft2Env``: ``smac-mmm2`` and ``smacv2:<map>``.
+"""StarCraft Multi-Agent Challenge over smacv2: ``smac-mmm2``, ``smacv2:<map>`` and ``smacv2:<scenario>``.
 
-smacv2 and StarCraft II are optional: they are imported only when an env is built. Any class
-with smacv2's env API can be injected as ``env_cls`` (the tests use a stand-in):
-``env_cls(map_name=..., seed=..., **kw)`` with ``reset()``, ``step(actions) -> (reward,
-terminated, info)``, ``get_obs()``, ``get_state()``, ``get_avail_actions()``,
-``get_env_info()``, ``get_unit_by_id(i)`` and ``close()``.
+smacv2 and StarCraft II are optional: they are imported only when an env is built. ``env_cls``
+replaces smacv2's class (the tests use :mod:`seps.testing.smac`). What the adapter relies on
+(see the table in docs/environments.md):
 
-* The team reward goes to every agent (``team_reward`` True).
-* Action masks are ``get_avail_actions()``; a dead unit may only take no-op (action 0), and
-  from the step after its death it is reported inactive.
-* ``info["episode_limit"]`` (the limit from ``get_env_info()``) marks a truncation.
-* Ground-truth types rank the allies' ``unit_type`` ids after the first reset. smacv2 sorts
-  allies by ``(unit_type, x, y)`` and, on the MMM maps, numbers marauder < marine < medivac,
-  so on MMM2 agents 0-1 are marauders (type 0), 2-8 marines (type 1) and 9 the medivac (type 2).
-* The simulator is seeded only at construction, so ``reset(seed)`` rebuilds a copy (restarting
-  StarCraft II) unless it was just built with that seed; ``reset()`` without a seed does not.
+* Built with ``continuing_episode=True`` so smacv2's ``step`` sets ``info["episode_limit"]`` at a
+  time-out (starcraft2.py ``step``); that step is a truncation, a win or loss a termination.
+* ``info["battle_won"]`` of an episode's last step is its win flag: ``episode_wins`` (E,) holds
+  1/0 for copies whose episode ended at the last step and NaN elsewhere.
+* ``smacv2:protoss_5_vs_5`` etc. build ``StarCraftCapabilityEnvWrapper`` on ``10gen_<race>`` with
+  smacv2's published capability config (:mod:`seps.envs.smac_scenarios`). Every reset draws a new
+  team and re-sorts the allies by (unit_type, x, y), so ``agent_types`` is None there and
+  ``episode_types`` (E, N) gives each copy's current types (``get_unit_type_id``), refreshed at
+  every reset.
+* One StarCraft II process per copy for the whole run: smacv2 launches it on the first reset
+  and later resets kill the units in the same process. Seeds are fixed per copy at build
+  (``seed + index``); ``reset(seed)`` does not relaunch. The capability wrapper's team and
+  position generators (unseeded in smacv2) are seeded from the copy's seed.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import logging
 import os
 from collections.abc import Callable
 from typing import Any
@@ -29,31 +32,51 @@ import numpy as np
 from gymnasium import spaces
 
 from seps.envs.gymnasium_adapter import CopyStep, LoopedEnv
+from seps.envs.smac_scenarios import scenario
 from seps.errors import MissingDependencyError
 from seps.registry import import_string
+
+logger = logging.getLogger(__name__)
 
 INSTALL_HINT = (
     "pip install git+https://github.com/oxwhirl/smacv2.git, install StarCraft II with the SMAC maps "
     "(see https://github.com/oxwhirl/smacv2#installing-starcraft-ii) and set SC2PATH to its folder"
 )
+COLLECT_COPIES = 4
+"""Default copies for ``seps partition`` on SMAC: each copy is one StarCraft II process."""
 
 
-def load_starcraft2_env() -> Callable[..., Any]:
-    """smacv2's ``StarCraft2Env`` class, or a one-line error saying how to install it."""
+def check_sc2path() -> None:
+    """Raise a one-line error unless SC2PATH (or ~/StarCraftII) holds StarCraft II's ``Versions`` folder."""
+    root = os.environ.get("SC2PATH") or os.path.expanduser("~/StarCraftII")
+    if not os.path.isdir(os.path.join(root, "Versions")):
+        where = "SC2PATH" if os.environ.get("SC2PATH") else "SC2PATH is unset and the default"
+        raise MissingDependencyError(f"StarCraft II not found: {where} {root} has no Versions folder: {INSTALL_HINT}")
+
+
+def load_smacv2(wrapper: bool) -> Callable[..., Any]:
+    """smacv2's ``StarCraft2Env`` (or its capability wrapper), or a one-line error saying how to install it."""
     try:
         module = importlib.import_module("smacv2.env")
     except ImportError:
         raise MissingDependencyError(f"SMAC envs need smacv2, which is not installed: {INSTALL_HINT}") from None
-    default = os.path.expanduser("~/StarCraftII")
-    if not os.environ.get("SC2PATH") and not os.path.isdir(default):
-        raise MissingDependencyError(
-            f"StarCraft II not found (SC2PATH is unset and {default} is missing): {INSTALL_HINT}"
-        )
-    return module.StarCraft2Env  # type: ignore[no-any-return]
+    check_sc2path()
+    return module.StarCraftCapabilityEnvWrapper if wrapper else module.StarCraft2Env  # type: ignore[no-any-return]
+
+
+def _seed_generators(obj: Any, seed: int, depth: int = 0) -> None:
+    """Replace every numpy Generator attribute ``rng`` in a smacv2 distribution tree with a seeded one."""
+    if depth > 3 or not hasattr(obj, "__dict__"):
+        return
+    for name, value in vars(obj).items():
+        if isinstance(value, np.random.Generator):
+            setattr(obj, name, np.random.default_rng([seed, depth, hash(name) % 2**31]))
+        elif hasattr(value, "__dict__") and not isinstance(value, type):
+            _seed_generators(value, seed, depth + 1)
 
 
 class SmacEnv(LoopedEnv):
-    """E copies of a smacv2-style StarCraft II env (see the module docstring)."""
+    """E copies of a smacv2 StarCraft II env (see the module docstring)."""
 
     def __init__(
         self,
@@ -64,39 +87,50 @@ class SmacEnv(LoopedEnv):
         seed: int = 0,
         **env_kwargs: Any,
     ) -> None:
-        factory: Callable[..., Any] | None = (
-            import_string(env_cls)  # "package.module:Class" keeps run configs JSON-serialisable
-            if isinstance(env_cls, str)
-            else env_cls
-        )
-        self._env_cls: Callable[..., Any] = load_starcraft2_env() if factory is None else factory
+        found = scenario(map_name)
+        self.scenario = map_name if found else None
+        if found is not None:
+            map_name, defaults = found
+            env_kwargs = {**defaults, **env_kwargs}
+        self.generated = "team_gen" in env_kwargs.get("capability_config", {})
+        factory: Callable[..., Any] | None = import_string(env_cls) if isinstance(env_cls, str) else env_cls
+        self._env_cls = load_smacv2("capability_config" in env_kwargs) if factory is None else factory
         self.map_name = map_name
-        self._env_kwargs = env_kwargs
-        first = self._make(seed)
-        info = first.get_env_info()
+        self._env_kwargs = {**env_kwargs, "continuing_episode": True}
+        self.envs = [self._make(seed + index) for index in range(num_envs)]
+        info = self.envs[0].get_env_info()
         n_agents, n_actions, obs_shape = int(info["n_agents"]), int(info["n_actions"]), int(info["obs_shape"])
         self.episode_limit = int(info["episode_limit"])
         self.state_shape = int(info["state_shape"])
         box = spaces.Box(-np.inf, np.inf, shape=(obs_shape,), dtype=np.float32)
-        # Unit types are only known once the units exist, so the first copy is reset here.
-        first.reset()
-        unit_types = np.array([first.get_unit_by_id(i).unit_type for i in range(n_agents)])
+        # Unit types exist once the units do: reset every copy now (this launches its StarCraft II) and
+        # keep that episode for the first reset(seed), so no copy is launched twice.
+        self.episode_types = np.zeros((num_envs, n_agents), dtype=np.int64)
+        self._fresh = [True] * num_envs
+        for index, env in enumerate(self.envs):
+            env.reset()
+            self._read_types(index, env, n_agents)
+        unit_types = np.array([self.envs[0].get_unit_by_id(i).unit_type for i in range(n_agents)])
         super().__init__(
             num_envs=num_envs,
             observation_spaces=[box] * n_agents,
             action_spaces=[spaces.Discrete(n_actions)] * n_agents,
-            agent_types=np.unique(unit_types, return_inverse=True)[1].reshape(-1),
-            name=f"smacv2:{map_name}",
+            # On a generated map an agent slot holds a different unit type each episode: no fixed truth.
+            agent_types=None if self.generated else np.unique(unit_types, return_inverse=True)[1].reshape(-1),
+            name=f"smacv2:{self.scenario or map_name}",
             reward_mode="individual",
         )
         self.team_reward = True
-        self.envs = [first] + [self._make(seed + index) for index in range(1, num_envs)]
-        self._built_seed = seed
-        # A copy whose simulator has not been reset since it was built with seed s replays s.
-        self._fresh = [False] + [True] * (num_envs - 1)
+        self.episode_wins = np.full(num_envs, np.nan)
 
     def _make(self, seed: int) -> Any:
-        return self._env_cls(map_name=self.map_name, seed=seed, **self._env_kwargs)
+        env = self._env_cls(map_name=self.map_name, seed=seed, **self._env_kwargs)
+        for distribution in getattr(env, "__dict__", {}).get("env_key_to_distribution_map", {}).values():
+            _seed_generators(distribution, seed)
+        return env
+
+    def _read_types(self, index: int, env: Any, n_agents: int) -> None:
+        self.episode_types[index] = [env.get_unit_type_id(env.get_unit_by_id(i), True) for i in range(n_agents)]
 
     def _observe(self, env: Any) -> tuple[np.ndarray, np.ndarray]:
         obs = np.asarray(env.get_obs(), dtype=np.float32).reshape(self.n_agents, -1)
@@ -108,22 +142,28 @@ class SmacEnv(LoopedEnv):
         return np.stack([np.asarray(env.get_state(), dtype=np.float32) for env in self.envs])
 
     def _reset_copy(self, index: int, seed: int | None) -> CopyStep:
-        if seed is not None and not (self._fresh[index] and seed == self._built_seed + index):
-            self.envs[index].close()
-            self.envs[index] = self._make(seed)
-        self._fresh[index] = False
         env = self.envs[index]
-        env.reset()
+        if not self._fresh[index]:
+            env.reset()  # the same StarCraft II process: smacv2 restarts by killing the units
+            self._read_types(index, env, self.n_agents)
+        self._fresh[index] = False
         obs, mask = self._observe(env)
         zeros = np.zeros(self.n_agents, dtype=bool)
-        rewards = np.zeros(self.n_agents, dtype=np.float32)
-        return CopyStep(obs, mask, rewards, zeros, zeros, np.ones(self.n_agents, dtype=bool))
+        return CopyStep(obs, mask, np.zeros(self.n_agents, dtype=np.float32), zeros, zeros, ~zeros)
+
+    def step(self, actions: np.ndarray) -> Any:
+        """As LoopedEnv.step; ``episode_wins`` then holds the win flag of copies whose episode ended."""
+        self.episode_wins = np.full(self.num_envs, np.nan)
+        return super().step(actions)
 
     def _step_copy(self, index: int, actions: np.ndarray) -> CopyStep:
         env = self.envs[index]
+        self._fresh[index] = False
         reward, terminated, info = env.step(actions.tolist())
         truncated = bool(info.get("episode_limit", False))
         ended = bool(terminated) or truncated
+        if ended:
+            self.episode_wins[index] = float(bool(info.get("battle_won", False)))
         obs, mask = self._observe(env)
         # Alive units can always stop (action 1); dead ones only have no-op.
         alive = np.logical_and(mask[:, 1:].any(axis=1), not ended)
@@ -152,7 +192,7 @@ def make_smac(
     seed: int = 0,
     **env_kwargs: Any,
 ) -> SmacEnv:
-    """Build E copies of the smacv2 map ``map_name`` (``env_cls`` replaces smacv2's class)."""
+    """Build E copies of the smacv2 map or scenario ``map_name`` (``env_cls`` replaces smacv2's class)."""
     return SmacEnv(map_name, num_envs=num_envs, env_cls=env_cls, seed=seed, **env_kwargs)
 
 
@@ -160,5 +200,5 @@ make_mmm2 = functools.partial(make_smac, "MMM2")
 
 
 def smacv2_family(map_name: str) -> Callable[..., SmacEnv]:
-    """Factory of the ``smacv2:<map name>`` family."""
+    """Factory of the ``smacv2:<map or scenario name>`` family."""
     return functools.partial(make_smac, map_name)
