@@ -18,8 +18,8 @@ from seps.records import RunSummary
 from seps.registry import REGISTRIES
 from seps.run_dir import RunDir
 from seps.sweep import plan_sweep
+from seps.testing.smac import SmacStandIn as MMM2StandIn
 from tests.param_hashes import RECORDED_PATH, run_case
-from tests.smac_standin import MMM2StandIn
 
 ext_module: Any = None
 
