@@ -32,7 +32,7 @@ import attrs
 import numpy as np
 
 from seps.clustering.base import as_means, at_least
-from seps.clustering.single_type import SingleTypeRule
+from seps.clustering.single_type import REFINE_MODES, SingleTypeRule
 from seps.errors import MissingDependencyError
 from seps.records import Embeddings, Partition
 from seps.registry import PARTITIONERS
@@ -55,6 +55,9 @@ class HDBSCANPartitioner(SingleTypeRule):
     """'eom' (excess of mass, keeps persistent clusters) or 'leaf' (finest clusters)."""
     allow_single_cluster: bool = True
     """Let HDBSCAN answer with one group."""
+    refine: str = attrs.field(default="merge", validator=attrs.validators.in_(REFINE_MODES))
+    """HDBSCAN splits dense types into sub-groups; merging groups whose codes swap at no held-out cost
+    fixes most of them (see :mod:`seps.clustering.single_type`)."""
     k_max: int = attrs.field(default=10, validator=at_least(2))
     """Largest K the Gaussian-null part of the single-type rule tries; HDBSCAN's own K is not capped."""
 

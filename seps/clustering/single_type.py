@@ -51,6 +51,8 @@ def swap_excess(losses: np.ndarray) -> np.ndarray:
     return (losses - own[:, None]) / (scale if scale > 0 else 1.0)
 
 
+REFINE_MODES = ("off", "merge", "split_merge")
+
 SPLIT_RATIO = 4.0
 """A group is split only if its halves' codes swap at more than this many times the cost within the halves."""
 
@@ -90,9 +92,10 @@ class SingleTypeRule:
     """Rule 1: near-identical if the RMS spread <= atol + rtol * RMS norm."""
     atol: float = attrs.field(default=1e-8, validator=non_negative)
     """Absolute part of the near-identical tolerance."""
-    refine: str = attrs.field(default="merge", validator=attrs.validators.in_(("off", "merge", "split_merge")))
+    refine: str = attrs.field(default="off", validator=attrs.validators.in_(REFINE_MODES))
     """With held-out swap losses: 'merge' joins groups whose codes swap at no cost, 'split_merge' also splits
-    groups that hold two types (:func:`refine_by_swaps`), 'off' keeps the partitioner's own split."""
+    groups that hold two types (:func:`refine_by_swaps`), 'off' keeps the partitioner's own split (default for
+    k-means: merging joined ``simple_world_comm``'s lead adversary to the adversaries; ``hdbscan`` merges)."""
 
     def identical(self, means: np.ndarray) -> bool:
         """Rule 1 (and N = 1)."""
