@@ -208,14 +208,7 @@ def save_partition(
     summary["agent_types"] = None if agent_types is None else np.asarray(agent_types).tolist()
     summary["ari"] = type_agreement(agent_types, partition.labels)
     if embeddings is not None:
-        arrays: dict[str, Any] = {"means": embeddings.means}
-        if embeddings.log_vars is not None:
-            arrays["log_vars"] = embeddings.log_vars
-        if embeddings.swap_losses is not None:
-            arrays["swap_losses"] = embeddings.swap_losses
-        if agent_types is not None:
-            arrays["agent_types"] = np.asarray(agent_types)
-        np.savez_compressed(directory / "embeddings.npz", **arrays)
+        np.savez_compressed(directory / "embeddings.npz", **embeddings.arrays(agent_types))
         if embeddings.updates is not None:
             summary["encoder_updates"] = embeddings.updates
     summary.update(extra)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import attrs
 import numpy as np
@@ -79,6 +80,17 @@ class Embeddings:
     @property
     def n_agents(self) -> int:
         return int(self.means.shape[0])
+
+    def arrays(self, agent_types: np.ndarray | None = None) -> dict[str, Any]:
+        """The arrays to save (``np.savez``): means, and log_vars, swap_losses and agent_types where present."""
+        arrays = {"means": self.means}
+        if self.log_vars is not None:
+            arrays["log_vars"] = self.log_vars
+        if self.swap_losses is not None:
+            arrays["swap_losses"] = self.swap_losses
+        if agent_types is not None:
+            arrays["agent_types"] = np.asarray(agent_types)
+        return arrays
 
 
 @attrs.frozen(kw_only=True)

@@ -112,14 +112,8 @@ class EmbeddingCache:
     def _store(path: Path, key: dict[str, Any], embeddings: Embeddings, agent_types: np.ndarray | None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-        arrays: dict[str, Any] = {"means": embeddings.means, "losses": np.asarray(embeddings.losses, dtype=np.float64)}
-        if embeddings.log_vars is not None:
-            arrays["log_vars"] = embeddings.log_vars
-        if embeddings.swap_losses is not None:
-            arrays["swap_losses"] = embeddings.swap_losses
-        if agent_types is not None:
-            arrays["agent_types"] = np.asarray(agent_types)
-        np.savez(temporary, **arrays)
+        losses = np.asarray(embeddings.losses, dtype=np.float64)
+        np.savez(temporary, losses=losses, **embeddings.arrays(agent_types))
         os.replace(temporary, path)
         meta = {"key": key, "encoder": embeddings.encoder, "updates": embeddings.updates}
         write_json_atomic(path.with_suffix(".json"), meta)
