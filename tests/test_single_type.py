@@ -103,3 +103,33 @@ def test_merge_refinement_joins_groups_whose_codes_swap_for_free() -> None:
         embeddings.means.astype(np.float64), over_split, embeddings.swap_losses, 0.05, seed=0, n_init=10, split=False
     )
     assert adjusted_rand_score(types, merged) == 1.0
+
+
+def split_types_embeddings(seed: int) -> tuple[Embeddings, np.ndarray]:
+    """Two types of four whose codes each split 3 + 1 (as crware-2 seed 2 measured), while swaps within a type
+    stay free: Davies–Bouldin on the codes alone prefers the four sub-groups."""
+    rng = np.random.default_rng(seed)
+    types = np.repeat([0, 1], 4)
+    centres = np.array([[4.0, 0, 0, 0, 0], [-4.0, 0, 0, 0, 0]])
+    offsets = np.zeros((8, 5))
+    offsets[[3, 7], 1] = 1.5  # the fourth agent of each type sits apart
+    means = centres[types] + offsets + 0.02 * rng.standard_normal((8, 5))
+    swap = swap_matrix(types, cost=0.3, noise=0.002, rng=rng)
+    return Embeddings(means=means.astype(np.float32), encoder="test", swap_losses=swap), types
+
+
+def test_k_selection_only_counts_groups_the_swaps_tell_apart() -> None:
+    for seed in range(5):
+        embeddings, types = split_types_embeddings(seed)
+        assert build("kmeans_db").fit(embeddings.means, seed=seed).k == 4, "the codes alone favour the sub-groups"
+        labels = build("kmeans_db").fit(embeddings, seed=seed).labels
+        assert adjusted_rand_score(types, labels) == 1.0, (seed, labels)
+
+
+def test_weakest_separation_is_the_cheapest_swap_between_two_groups() -> None:
+    from seps.clustering.single_type import weakest_separation
+
+    losses = np.array([[1.0, 1.0, 2.0, 1.5], [1.0, 1.0, 2.0, 1.5], [2.0, 2.0, 1.0, 1.0], [1.5, 1.5, 1.0, 1.0]])
+    assert weakest_separation(losses, np.array([0, 0, 1, 1])) == pytest.approx(0.75)
+    assert weakest_separation(losses, np.array([0, 0, 1, 2])) == pytest.approx(0.0)
+    assert weakest_separation(losses, np.zeros(4, dtype=np.int64)) == np.inf

@@ -31,7 +31,7 @@ from typing import Literal
 import attrs
 import numpy as np
 
-from seps.clustering.base import as_means, at_least
+from seps.clustering.base import as_means, at_least, non_negative
 from seps.clustering.single_type import REFINE_MODES, SingleTypeRule
 from seps.errors import MissingDependencyError
 from seps.records import Embeddings, Partition
@@ -58,6 +58,9 @@ class HDBSCANPartitioner(SingleTypeRule):
     refine: str = attrs.field(default="merge", validator=attrs.validators.in_(REFINE_MODES))
     """HDBSCAN splits dense types into sub-groups; merging groups whose codes swap at no held-out cost
     fixes most of them (see :mod:`seps.clustering.single_type`)."""
+    pair_tolerance: float = attrs.field(default=0.10, validator=non_negative)
+    """Merging joins groups whose codes swap for less than this (HDBSCAN splits dense types into sub-groups that
+    swap for up to ~0.1; k-means needs the finer 0.01 of :class:`SingleTypeRule`)."""
     k_max: int = attrs.field(default=10, validator=at_least(2))
     """Largest K the Gaussian-null part of the single-type rule tries; HDBSCAN's own K is not capped."""
 

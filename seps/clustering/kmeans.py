@@ -118,10 +118,15 @@ class _KSelectingKMeans(SingleTypeRule):
                 for k in candidate_ks(n_agents, self.k_cap(n_agents), n_distinct(means))
             }
             scores = {k: self.score(means, labels) for k, labels in candidates.items()}
+            # Only partitions whose groups the held-out swaps tell apart compete (all of them without swaps).
+            allowed = [k for k, labels in candidates.items() if self.separable(embeddings, labels)]
+            if not allowed:
+                logger.info("%s: no K splits the agents into groups whose codes differ; K = 1", self.name)
+                return Partition(labels=np.zeros(n_agents, dtype=np.int64), scores=scores, method=self.name)
             sign = -1.0 if self.higher_is_better else 1.0
-            best = min(scores, key=lambda k: (sign * scores[k], k))
+            best = min(allowed, key=lambda k: (sign * scores[k], k))
             slack = self.tolerance * abs(scores[best])
-            labels = candidates[min(k for k in scores if sign * scores[k] <= sign * scores[best] + slack)]
+            labels = candidates[min(k for k in allowed if sign * scores[k] <= sign * scores[best] + slack)]
         settled = self.settle(embeddings, means, labels, self.k_max, seed)
         if settled.max() == 0:
             logger.info("%s: the single-type rule holds; K = 1 (scores %s)", self.name, scores)

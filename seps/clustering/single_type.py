@@ -9,7 +9,7 @@ really of more than one type. In order:
 2. **Held-out swap test** (embeddings from a seps encoder, any N >= 2): each agent's held-out
    transitions were decoded with its own code and with other agents' codes
    (:mod:`seps.encoders.swap`). The split stands only if decoding with a code from *another* group
-   costs more than ``swap_tolerance`` (default 5 % of the own-code loss) beyond decoding with a code
+   costs more than ``swap_tolerance`` (default 10 % of the own-code loss) beyond decoding with a code
    from the agent's own group (:func:`swap_gain`). This is what tells apart real
    types from the agent-specific codes an encoder also learns for identical agents (it fits each
    agent's own sample: distance- or posterior-based tests call such agents different).
@@ -82,8 +82,12 @@ def swap_gain(losses: np.ndarray, labels: np.ndarray) -> float:
 class SingleTypeRule:
     """The options of the single-type rule, shared by ``kmeans_db``, ``kmeans_silhouette`` and ``hdbscan``."""
 
-    swap_tolerance: float = attrs.field(default=0.05, validator=non_negative)
+    swap_tolerance: float = attrs.field(default=0.10, validator=non_negative)
     """Rule 2: a split stands if other groups' codes cost more than this (fraction of the own-code loss)."""
+    pair_tolerance: float = attrs.field(default=0.01, validator=non_negative)
+    """With held-out swap losses, two groups are told apart only if swapping their codes costs more than this
+    (:func:`weakest_separation`): K-selecting partitioners choose among such partitions, and merging joins
+    groups that cost less."""
     null_draws: int = attrs.field(default=10, validator=at_least(0))
     """Rule 3: Gaussian null samples (used without held-out data); 0 turns rule 3 off."""
     n_init: int = attrs.field(default=10, validator=at_least(1))
@@ -101,6 +105,13 @@ class SingleTypeRule:
         """Rule 1 (and N = 1)."""
         return len(means) == 1 or near_identical(means, self.rtol, self.atol)
 
+    def separable(self, embeddings: Embeddings | np.ndarray, labels: np.ndarray) -> bool:
+        """Whether every two groups of ``labels`` are told apart by the held-out swaps (True without them)."""
+        swap = embeddings.swap_losses if isinstance(embeddings, Embeddings) else None
+        if swap is None or int(np.max(labels)) == 0:
+            return True
+        return weakest_separation(swap, labels) > self.pair_tolerance
+
     def settle(
         self, embeddings: Embeddings | np.ndarray, means: np.ndarray, labels: np.ndarray, k_max: int, seed: int
     ) -> np.ndarray:
@@ -116,12 +127,25 @@ class SingleTypeRule:
         if swap is not None:
             if self.refine != "off":
                 split = self.refine == "split_merge"
-                labels = refine_by_swaps(means, labels, swap, self.swap_tolerance, seed, self.n_init, split=split)
+                labels = refine_by_swaps(
+                    means, labels, swap, self.swap_tolerance, seed, self.n_init, split=split, merge=self.pair_tolerance
+                )
             gain = swap_gain(swap, labels)
             logger.info("single-type rule: held-out swap gain %.4f (tolerance %.4f)", gain, self.swap_tolerance)
             return labels if math.isfinite(gain) and gain > self.swap_tolerance else one_group
         tested = structure_ks(len(means), k_max, int(np.unique(means, axis=0).shape[0]))
         return labels if has_structure(means, tested, seed, self.null_draws, self.n_init) else one_group
+
+
+def weakest_separation(losses: np.ndarray, labels: np.ndarray) -> float:
+    """The smallest swap cost between two groups of ``labels`` (mean excess over their evaluated pairs, both
+    directions); ``inf`` for one group. Near 0: some two groups' codes serve each other's agents as well as their
+    own, so they are one type split in two (Davies–Bouldin's singleton bias makes such splits)."""
+    excess = _pair_excess(losses)
+    groups = [np.flatnonzero(labels == g) for g in np.unique(labels)]
+    costs = [_mean_between(excess, a, b) for i, a in enumerate(groups) for b in groups[i + 1 :]]
+    finite = [cost for cost in costs if math.isfinite(cost)]
+    return min(finite) if finite else math.inf
 
 
 def _pair_excess(losses: np.ndarray) -> np.ndarray:
@@ -147,13 +171,15 @@ def refine_by_swaps(
     seed: int,
     n_init: int,
     split: bool = True,
+    merge: float | None = None,
 ) -> np.ndarray:
     """Make a partition agree with the held-out swaps: split groups that hold two types, merge groups of one.
 
     Split: a group is split in two by k-means on its codes when the two halves' codes swap at a cost
     above ``tolerance`` (the swap gain of that split, within the group). Merge: then the two groups
     whose codes swap most cheaply are merged while that cost (mean excess over their evaluated pairs,
-    both directions) is at most ``tolerance``. Returns canonical int64 labels.
+    both directions) is at most ``merge`` (default ``tolerance``) plus the within-group swap noise.
+    Returns canonical int64 labels.
     """
     excess = _pair_excess(losses)
     groups = [np.flatnonzero(labels == g) for g in np.unique(labels)]
@@ -178,7 +204,7 @@ def refine_by_swaps(
         if not finite:
             break
         (a, b), cost = min(finite.items(), key=lambda item: item[1])
-        if cost > tolerance + SPLIT_RATIO * noise:
+        if cost > (tolerance if merge is None else merge) + SPLIT_RATIO * noise:
             break
         done[a] = np.concatenate([done[a], done[b]])
         del done[b]
