@@ -51,6 +51,8 @@ class RunResult:
     env_steps: int
     ari: float | None = None
     """Adjusted Rand index of the partition against the env's true agent types; None when it has none."""
+    win_rates: tuple[tuple[int, float], ...] = ()
+    """(env steps, evaluation win rate) of every evaluation, for envs that report wins (SMAC); else empty."""
 
     @property
     def max_eval_return(self) -> float:
@@ -64,7 +66,12 @@ class RunResult:
     def summary(self, seconds: float | None = None) -> RunSummary:
         """The run's :class:`~seps.records.RunSummary`: its ``summary.json`` and a sweep cell's ``done.json``."""
         return RunSummary.of_training(
-            k=self.partition.k, ari=self.ari, env_steps=self.env_steps, evaluations=self.evaluations, seconds=seconds
+            k=self.partition.k,
+            ari=self.ari,
+            env_steps=self.env_steps,
+            evaluations=self.evaluations,
+            seconds=seconds,
+            win_rates=self.win_rates,
         )
 
 
@@ -200,6 +207,7 @@ class Experiment:
             evaluations=tuple(trainer.evaluations),
             env_steps=trainer.env_steps,
             ari=type_agreement(env.agent_types, plan.partition.labels),
+            win_rates=tuple(trainer.win_rates),
         )
         run_dir.write_summary(result.summary(seconds=time.perf_counter() - start))
         return result

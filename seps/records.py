@@ -155,6 +155,10 @@ def _evaluations(rows: object) -> tuple[tuple[int, float, float], ...]:
     return tuple((int(s), float(m), float(d)) for s, m, d in rows)  # type: ignore[attr-defined]
 
 
+def _win_rates(rows: object) -> tuple[tuple[int, float], ...]:
+    return tuple((int(s), float(r)) for s, r in rows)  # type: ignore[attr-defined]
+
+
 def _optional_float(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
 
@@ -179,6 +183,10 @@ class RunSummary:
     max_eval_return: float | None = attrs.field(default=None, converter=_optional_float)
     """The paper's Table 2 metric: the best mean evaluation return."""
     final_eval_return: float | None = attrs.field(default=None, converter=_optional_float)
+    eval_win_rates: tuple[tuple[int, float], ...] = attrs.field(default=(), converter=_win_rates)
+    """(env steps, share of evaluation episodes won) at every evaluation, for envs that report wins (SMAC)."""
+    max_eval_win_rate: float | None = attrs.field(default=None, converter=_optional_float)
+    final_eval_win_rate: float | None = attrs.field(default=None, converter=_optional_float)
     seconds: float | None = attrs.field(default=None, converter=_optional_float)
     """Wall-clock time of the run or cell."""
     stage_seconds: dict[str, float] = attrs.field(factory=dict)
@@ -188,10 +196,18 @@ class RunSummary:
 
     @classmethod
     def of_training(
-        cls, *, k: int, ari: float | None, env_steps: int, evaluations: object, seconds: float | None = None
+        cls,
+        *,
+        k: int,
+        ari: float | None,
+        env_steps: int,
+        evaluations: object,
+        seconds: float | None = None,
+        win_rates: object = (),
     ) -> RunSummary:
-        """The summary of a training run from its evaluations (max and final return derived from them)."""
+        """The summary of a training run from its evaluations (max and final return and win rate derived)."""
         rows = _evaluations(evaluations)
+        wins = _win_rates(win_rates)
         return cls(
             kind="train",
             k=k,
@@ -200,6 +216,9 @@ class RunSummary:
             evaluations=rows,
             max_eval_return=max(mean for _, mean, _ in rows) if rows else None,
             final_eval_return=rows[-1][1] if rows else None,
+            eval_win_rates=wins,
+            max_eval_win_rate=max(rate for _, rate in wins) if wins else None,
+            final_eval_win_rate=wins[-1][1] if wins else None,
             seconds=seconds,
         )
 
@@ -213,6 +232,7 @@ class RunSummary:
     def to_plain(self) -> dict[str, object]:
         plain = attrs.asdict(self)
         plain["evaluations"] = [list(row) for row in self.evaluations]
+        plain["eval_win_rates"] = [list(row) for row in self.eval_win_rates]
         return plain
 
     @classmethod

@@ -92,6 +92,8 @@ class Trainer:
         self.tracker = EpisodeTracker(env.num_envs, env.n_agents, env.team_reward)
         self.env_steps = 0
         self.evaluations: list[tuple[int, float, float]] = []
+        self.win_rates: list[tuple[int, float]] = []
+        """(env steps, evaluation win rate) for envs that report wins (SMAC); empty otherwise."""
         self.current: StepResult | None = None
         self.callback = CallbackList()
 
@@ -217,6 +219,8 @@ class Trainer:
         mean, std = float(returns.mean()), float(returns.std())
         self.evaluations.append((self.env_steps, mean, std))
         win_rate = {"eval_win_rate": float(np.mean(eval_wins))} if eval_wins else {}
+        if eval_wins:
+            self.win_rates.append((self.env_steps, win_rate["eval_win_rate"]))
         log.write(self.env_steps, "eval", {"eval_return": mean, "eval_return_std": std, **win_rate})
         logger.info("step %d: evaluation return %.2f ± %.2f", self.env_steps, mean, std)
         self.callback.on_evaluation_end(self, mean, std)
@@ -240,6 +244,7 @@ class Trainer:
             "generator": self.generator.get_state(),
             "episode_returns": torch.as_tensor(self.tracker.returns),
             "evaluations": [list(row) for row in self.evaluations],
+            "win_rates": [list(row) for row in self.win_rates],
             "env_state": None if env_state is None else _arrays_to_tensors(env_state),
         }
 
@@ -250,6 +255,7 @@ class Trainer:
         self.generator.set_state(state["generator"])
         self.tracker.returns[...] = state["episode_returns"].numpy()
         self.evaluations = [(int(s), float(m), float(d)) for s, m, d in state["evaluations"]]
+        self.win_rates = [(int(s), float(r)) for s, r in state.get("win_rates", [])]
         if state["env_state"] is not None:
             self.current = self.env.set_state(_tensors_to_arrays(state["env_state"]))
         else:

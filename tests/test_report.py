@@ -10,7 +10,7 @@ import pytest
 from seps.errors import ConfigError
 from seps.report import load_records, write_report
 from seps.report.results import CellRecord
-from seps.report.tables import return_table
+from seps.report.tables import return_table, win_rate_table
 from seps.sweep import Cell, Component, run_sweep
 
 TINY = {
@@ -83,6 +83,20 @@ def test_bold_marks_the_best_mean_and_those_within_one_std_of_it():
     assert rows["NoPS"] == ["**-15.00 ± 5.00 (n=2)**"]
     assert rows["FuPS"] == ["**-19.00 ± 0.00 (n=2)**"]
     assert rows["FuPS+id"] == ["-21.00 ± 0.00 (n=2)"]
+
+
+def test_win_rate_table_only_for_runs_that_report_wins():
+    def won(method: str, seed: int, rate: float | None) -> CellRecord:
+        cell = Cell(
+            mode="train", method=method, env=Component(name="smac-mmm2"), seed=seed, learner=Component(name="a2c")
+        )
+        summary = {"max_eval_return": 1.0, "max_eval_win_rate": rate}
+        return CellRecord(cell=cell, directory=Path("/nonexistent"), summary=summary, error=None)
+
+    records = [won("seps", s, r) for s, r in enumerate((0.5, 0.7))] + [won("fups", s, 0.1) for s in range(2)]
+    rows = table_rows("## T\n" + win_rate_table(records), "T")
+    assert rows == {"SePS": ["**0.60 ± 0.10 (n=2)**"], "FuPS": ["0.10 ± 0.00 (n=2)"]}
+    assert win_rate_table([record("seps", 0, 1.0)]) is None  # BPS reports no wins: no table
 
 
 def test_partition_sweep_report_and_unfinished_cells(tmp_path):

@@ -146,3 +146,11 @@ def test_win_rate_reaches_metrics_csv(tmp_path: object) -> None:
     evals = [r for r in rows if r["kind"] == "eval"]
     # Every evaluation ran two whole episodes (each ends in a win, loss or time-out), so a rate is logged.
     assert evals and all(r["eval_win_rate"] != "" and 0.0 <= float(r["eval_win_rate"]) <= 1.0 for r in evals)
+    # ... and the run's summary (summary.json, a sweep cell's done.json) and the report carry it.
+    assert [steps for steps, _ in result.win_rates] == [int(r["env_steps"]) for r in evals]
+    summary = result.summary()
+    assert summary.max_eval_win_rate == max(float(r["eval_win_rate"]) for r in evals)
+    assert summary.final_eval_win_rate == float(evals[-1]["eval_win_rate"])
+    from seps.records import RunSummary
+
+    assert RunSummary.from_plain(summary.to_plain()) == summary

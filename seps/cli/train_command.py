@@ -127,5 +127,8 @@ def summarise(result: RunResult, config: ExperimentConfig) -> str:
     for steps, mean, std in result.evaluations:
         lines.append(f"  {steps:>10,d} steps: {mean:9.2f} ± {std:.2f}")
     lines.append(f"max evaluation return: {result.max_eval_return:.2f}   final: {result.final_eval_return:.2f}")
+    if result.win_rates:
+        best = max(rate for _, rate in result.win_rates)
+        lines.append(f"evaluation win rate: max {best:.2f}   final: {result.win_rates[-1][1]:.2f}")
     lines.append(f"run directory: {result.run_dir}")
     return "\n".join(lines)

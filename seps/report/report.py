@@ -7,7 +7,7 @@ from pathlib import Path
 
 from seps.report.plots import embedding_projections, learning_curves, returns_by_k
 from seps.report.results import load_records
-from seps.report.tables import partition_table, return_table, status_table
+from seps.report.tables import partition_table, return_table, status_table, win_rate_table
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,17 @@ def write_report(sweep_dir: str | Path, out: str | Path | None = None, *, plots:
             "",
             "Best mean evaluation return of each run, mean ± std over seeds (n = seeds). "
             "Bold: the best mean and every mean within one standard deviation of it.",
+            "",
+            table,
+            "",
+        ]
+    table = win_rate_table(records)
+    if table:
+        lines += [
+            "## Maximum evaluation win rate",
+            "",
+            "Best share of evaluation episodes won (envs that report wins, e.g. SMAC), mean ± std over seeds. "
+            "Bold as above.",
             "",
             table,
             "",

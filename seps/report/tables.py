@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 import numpy as np
 
+from seps.records import RunSummary
 from seps.report.results import CellRecord, env_label, mean_std, method_label, partitioner_label, varying
 
 
@@ -21,18 +23,28 @@ def _ordered(values: list[str]) -> list[str]:
 
 def return_table(records: list[CellRecord]) -> str | None:
     """Max evaluation return, mean ± std over seeds, per method x env; bold: best mean and those within its std."""
-    train = [r for r in records if r.cell.mode == "train" and r.done]
-    if not train:
-        return None
-    shown = varying(r.cell for r in train)
-    methods = _ordered([method_label(r.cell, shown) for r in train])
-    envs = _ordered([env_label(r.cell) for r in train])
+    return _best_of_runs(records, lambda summary: summary.best_return)
+
+
+def win_rate_table(records: list[CellRecord]) -> str | None:
+    """Max evaluation win rate (envs that report wins, e.g. SMAC), laid out as :func:`return_table`."""
+    return _best_of_runs(records, lambda summary: summary.max_eval_win_rate)
+
+
+def _best_of_runs(records: list[CellRecord], metric: Callable[[RunSummary], float | None]) -> str | None:
     values: dict[tuple[str, str], list[float]] = {}
+    train = [r for r in records if r.cell.mode == "train" and r.done]
+    shown = varying(r.cell for r in train)
     for record in train:
-        key = (method_label(record.cell, shown), env_label(record.cell))
-        summary = record.summary
-        assert summary is not None  # done cells only
-        values.setdefault(key, []).append(summary.best_return)
+        assert record.summary is not None  # done cells only
+        value = metric(record.summary)
+        if value is not None:
+            key = (method_label(record.cell, shown), env_label(record.cell))
+            values.setdefault(key, []).append(value)
+    if not values:
+        return None
+    methods = _ordered([method for method, _ in values])
+    envs = _ordered([env for _, env in values])
     stats = {key: mean_std(v) for key, v in values.items()}
     rows = [[method] for method in methods]
     for env in envs:
