@@ -119,7 +119,7 @@ class _KSelectingKMeans(SingleTypeRule):
             }
             scores = {k: self.score(means, labels) for k, labels in candidates.items()}
             # Only partitions whose groups the held-out swaps tell apart compete (all of them without swaps).
-            allowed = [k for k, labels in candidates.items() if self.separable(embeddings, labels)]
+            allowed = self.separable(embeddings, candidates)
             if not allowed:
                 logger.info("%s: no K splits the agents into groups whose codes differ; K = 1", self.name)
                 return Partition(labels=np.zeros(n_agents, dtype=np.int64), scores=scores, method=self.name)
