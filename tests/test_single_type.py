@@ -133,3 +133,19 @@ def test_weakest_separation_is_the_cheapest_swap_between_two_groups() -> None:
     assert weakest_separation(losses, np.array([0, 0, 1, 1])) == pytest.approx(0.75)
     assert weakest_separation(losses, np.array([0, 0, 1, 2])) == pytest.approx(0.0)
     assert weakest_separation(losses, np.zeros(4, dtype=np.int64)) == np.inf
+
+
+def test_pair_separation_scales_with_the_env() -> None:
+    """bps-4's shape: three pairs whose codes have not yet coincided (swap 3 %) among types that swap at 3000 %."""
+    rng = np.random.default_rng(0)
+    types = np.repeat(np.arange(5), [2, 2, 2, 15, 9])
+    centres = 6.0 * rng.standard_normal((5, 5))
+    means = centres[types] + 0.01 * rng.standard_normal((30, 5))
+    first_of_pair = np.flatnonzero((types < 3) & (np.arange(30) % 2 == 0))
+    means[first_of_pair, 0] += 1.0  # pair members apart in code space: Davies-Bouldin splits them
+    halves = np.where(np.isin(np.arange(30), first_of_pair), types + 10, types)
+    swap = 1.0 + 30.0 * (types[:, None] != types[None, :]) + 0.03 * (halves[:, None] != halves[None, :])
+    embeddings = Embeddings(means=means.astype(np.float32), encoder="test", swap_losses=swap)
+    assert adjusted_rand_score(types, build("kmeans_db").fit(embeddings, seed=0).labels) == 1.0
+    absolute_only = resolve(PARTITIONERS, "kmeans_db", relative_pair_tolerance=0.0)
+    assert absolute_only.fit(embeddings, seed=0).k > 5
