@@ -124,3 +124,35 @@ def test_partition_sweep_report_and_unfinished_cells(tmp_path):
 def test_report_of_a_directory_that_is_not_a_sweep_is_a_one_line_error(tmp_path):
     with pytest.raises(ConfigError, match="is not a sweep directory"):
         write_report(tmp_path)
+
+
+def test_summaries_alone_re_render_the_report(train_sweep, tmp_path):
+    from seps.report.summaries import export_summaries
+
+    dest = tmp_path / "summaries"
+    assert export_summaries(train_sweep, dest) == 8
+    kept = {path.name for path in dest.rglob("*") if path.is_file()}
+    assert kept <= {"sweep.json", "sweep.yaml", "cell.json", "done.json", "partition.json", "error.txt"}
+    original = write_report(train_sweep, tmp_path / "a" / "report.md").read_text()
+    copied = write_report(dest).read_text()
+    for heading in ("Maximum evaluation return", "Partition quality"):
+        assert table_rows(copied, heading) == table_rows(original, heading)
+    assert "curves_bps_1-1.png" in copied  # learning curves from the evaluations in done.json
+
+
+def test_table2_puts_the_papers_numbers_beside_ours():
+    from seps.report.paper import paper_results, table2
+
+    records = [
+        record(m, s, v)
+        for m, values in (("seps", (-180.0, -170.0)), ("fups", (-600.0, -610.0)))
+        for s, v in enumerate(values)
+    ]
+    records.append(record("seps", 0, -1.0, env="bps:1-1"))  # not a paper task: left out
+    rows = table_rows("## T\n" + table2(records), "T")
+    assert list(rows) == ["bps-1"]
+    nops_ours, nops_paper, seps_ours, seps_paper, fups_ours, fups_paper, *_ = rows["bps-1"]
+    assert nops_ours == "—" and nops_paper == "-189.99 ± 12.96"  # below -179.69 - 7.02: not bold
+    assert seps_ours == "**-175.00 ± 5.00 (n=2)**" and seps_paper == "**-179.69 ± 7.02**"
+    assert fups_ours == "-605.00 ± 5.00 (n=2)" and fups_paper == "-612.18 ± 52.14"
+    assert paper_results()[("crware-2", "nops")] == (0.28, 0.28)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from seps.report.paper import table2
 from seps.report.plots import embedding_projections, learning_curves, returns_by_k
 from seps.report.results import load_records
 from seps.report.tables import partition_table, return_table, status_table, win_rate_table
@@ -33,6 +34,18 @@ def write_report(sweep_dir: str | Path, out: str | Path | None = None, *, plots:
             "",
             "Best mean evaluation return of each run, mean ± std over seeds (n = seeds). "
             "Bold: the best mean and every mean within one standard deviation of it.",
+            "",
+            table,
+            "",
+        ]
+    table = table2(records)
+    if table:
+        lines += [
+            "## Against the paper (Table 2)",
+            "",
+            "Maximum evaluation return with A2C, ours (mean ± std over seeds, n = seeds) beside the paper's "
+            "Table 2. Bold, separately for ours and the paper's: the highest mean and every mean within one "
+            "std of it (the paper's rule). N/A in the paper: NoPS on bps-h-3.",
             "",
             table,
             "",

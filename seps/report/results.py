@@ -50,8 +50,11 @@ class CellRecord:
             return data["means"], data["agent_types"] if "agent_types" in data.files else None
 
     def curve(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(env steps, evaluation return) from ``metrics.csv``, if any evaluation was logged."""
+        """(env steps, evaluation return) from ``metrics.csv``, else from the summary's evaluations (a summaries
+        copy has no metrics log); None if there is no evaluation."""
         rows = read_metric(self.directory / METRICS, "eval", "eval_return")
+        if not rows and self.summary is not None:
+            rows = [(step, mean) for step, mean, _ in self.summary.evaluations]
         if not rows:
             return None
         steps = np.asarray([step for step, _ in rows])
