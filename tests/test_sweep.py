@@ -82,6 +82,43 @@ class FailOnSeedOne:
         return Partition(labels=np.zeros(embeddings.n_agents, dtype=np.int64), method="fail_on_seed_one")
 
 
+def test_env_config_sets_a_budget_per_task_family():
+    spec = parse_text(
+        textwrap.dedent(
+            """
+            methods: [fups]
+            envs: [bps-1, bps-2, crware-1]
+            seeds: [0]
+            config: {total_steps: 1000, eval_interval: 500}
+            env_config:
+              "crware-*": {total_steps: 5000}
+              bps-2: {eval_interval: 100}
+            """
+        )
+    )
+    settings = {c.env.name: c.settings for c in expand(spec)}
+    assert settings["bps-1"] == {"total_steps": 1000, "eval_interval": 500}
+    assert settings["bps-2"] == {"total_steps": 1000, "eval_interval": 100}
+    assert settings["crware-1"] == {"total_steps": 5000, "eval_interval": 500}
+    assert expand(spec)[2].experiment_config("runs").total_steps == 5000
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ('"lbf-*": {total_steps: 10}', "matches none of the sweep's envs"),
+        ("bps-1: {total_stepz: 10}", "unknown setting 'total_stepz'"),
+        ("bps-1: {total_steps: 0}", "'total_steps' must be > 0"),
+        ("bps-1: 5", "give a mapping of settings"),
+    ],
+)
+def test_env_config_errors_name_the_entry(entry, message):
+    text = f"methods: [fups]\nenvs: [bps-1]\nseeds: [0]\nenv_config:\n  {entry}\n"
+    with pytest.raises(ConfigError, match=message) as error:
+        parse_text(text)
+    assert "env_config" in str(error.value)
+
+
 def test_grid_multiplies_only_seps_by_encoders_and_partitioners_and_names_are_stable():
     spec = parse_text(
         textwrap.dedent(

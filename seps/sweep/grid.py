@@ -20,7 +20,7 @@ from seps.config import ExperimentConfig
 from seps.methods import mode_fixes_partitioner, needs_embeddings
 from seps.registry import PARTITIONERS
 from seps.sweep.components import Component
-from seps.sweep.spec import SweepSpec, experiment_value
+from seps.sweep.spec import SweepSpec, env_settings, experiment_value
 
 _MAX_NAME = 150
 
@@ -171,7 +171,7 @@ def expand(spec: SweepSpec) -> list[Cell]:
                         encoder=encoder,
                         partitioner=partitioner,
                         learner=learner,
-                        settings={**spec.config, **axes},
+                        settings={**env_settings(spec, env), **axes},
                         axes=axes,
                     )
                 )

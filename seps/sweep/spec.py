@@ -19,6 +19,7 @@ Every error names the file, the line and the key at fault.
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import importlib
 import sys
 from pathlib import Path
@@ -37,7 +38,7 @@ from seps.sweep.yaml_lines import line_of, load_yaml, load_yaml_file
 
 MODES = ("train", "partition")
 COMMON_KEYS = ("mode", "name", "out", "imports", "envs", "seeds", "encoders", "partitioners", "config")
-TRAIN_KEYS = (*COMMON_KEYS, "methods", "learners", "grid")
+TRAIN_KEYS = (*COMMON_KEYS, "methods", "learners", "grid", "env_config")
 PARTITION_KEYS = (*COMMON_KEYS, "cache")
 RESERVED_FIELDS = {
     "method": "methods",
@@ -79,6 +80,9 @@ class SweepSpec:
     """Fixed ExperimentConfig overrides (train) or ``collect`` settings (partition), plain JSON values."""
     grid: dict[str, tuple[Any, ...]] = attrs.field(factory=dict)
     """Extra axes: ExperimentConfig field -> values."""
+    env_config: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    """Per-env overrides of ``config`` (train sweeps): env name or shell pattern -> settings, e.g. a budget per
+    task family. The first matching pattern applies; its settings replace those of ``config``."""
     cache: Path | None = None
     """Embedding cache directory of a partition sweep (default ``out/cache``)."""
     text: str = ""
@@ -163,6 +167,7 @@ def parse_spec(
     grid = _grid(raw, source) if mode == "train" else {}
     for key in set(grid) & set(config):
         raise ConfigError(f"{where('grid')}: {key!r} is both in 'config' and in 'grid'; keep one")
+    env_config = _env_config(raw, source, envs, grid)
     out_value = out if out is not None else raw.get("out")
     name = str(raw.get("name", default_name))
     sweep_dir = Path(out_value) if out_value is not None else Path("sweeps") / name
@@ -181,6 +186,7 @@ def parse_spec(
         learners=learners,
         config=config,
         grid=grid,
+        env_config=env_config,
         cache=cache,
         text=text,
     )
@@ -257,6 +263,37 @@ def _grid(raw: dict[str, Any], source: str) -> dict[str, tuple[Any, ...]]:
             _check_field(key, value, _settable_fields(), at)
         axes[str(key)] = tuple(_jsonable(v) for v in values)
     return axes
+
+
+def _env_config(
+    raw: dict[str, Any], source: str, envs: tuple[Component, ...], grid: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    per_env = raw.get("env_config", {})
+    at = _at(source, raw, "env_config", "env_config")
+    if not isinstance(per_env, dict):
+        raise ConfigError(f"{at}: 'env_config' must map env names or patterns to settings, got {per_env!r}")
+    checked: dict[str, dict[str, Any]] = {}
+    for pattern, settings in per_env.items():
+        where = _at(source, per_env, pattern, f"env_config.{pattern}")
+        if not isinstance(settings, dict):
+            raise ConfigError(f"{where}: give a mapping of settings such as {{total_steps: 2000000}}, got {settings!r}")
+        if not any(fnmatch.fnmatchcase(env.name, str(pattern)) for env in envs):
+            names = ", ".join(env.name for env in envs)
+            raise ConfigError(f"{where}: {pattern!r} matches none of the sweep's envs ({names})")
+        for key, value in settings.items():
+            if key in grid:
+                raise ConfigError(f"{where}: {key!r} is a 'grid' axis; it cannot also be set per env")
+            _check_field(key, value, _settable_fields(), _at(source, settings, key, f"env_config.{pattern}.{key}"))
+        checked[str(pattern)] = {str(k): _jsonable(v) for k, v in settings.items()}
+    return checked
+
+
+def env_settings(spec: SweepSpec, env: Component) -> dict[str, Any]:
+    """``config`` with the first matching ``env_config`` entry applied, for the cells of ``env``."""
+    for pattern, settings in spec.env_config.items():
+        if fnmatch.fnmatchcase(env.name, pattern):
+            return {**spec.config, **settings}
+    return dict(spec.config)
 
 
 def _settable_fields() -> list[str]:
