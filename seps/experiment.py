@@ -19,10 +19,10 @@ import torch
 
 from seps.builtin_components import load_builtins
 from seps.callbacks import TrainerCallback
-from seps.config import ExperimentConfig
+from seps.config import ExperimentConfig, make_config
 from seps.device import resolve_device
 from seps.envs.base import MultiAgentEnv
-from seps.errors import CheckpointError, ConfigError
+from seps.errors import CheckpointError
 from seps.evaluation import evaluate
 from seps.methods import SharingPlan, resolve_grouping
 from seps.nn.actor_critic import ActorCriticConfig, GroupedActorCritic
@@ -85,16 +85,9 @@ def build(
     a component. Other keywords are :class:`ExperimentConfig` fields.
     """
     load_builtins()
-    valid = [field.name for field in attrs.fields(ExperimentConfig)]
-    unknown = sorted(set(overrides) - set(valid))
-    if unknown:
-        raise ConfigError(f"build() got an unknown option {unknown[0]!r}; valid options: {', '.join(valid)}")
-    try:
-        config = ExperimentConfig(
-            method=method, env=env, encoder=encoder, cluster=cluster, learner=learner, seed=seed, **overrides
-        )
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"build(): {error}") from None
+    config = make_config(
+        "build()", method=method, env=env, encoder=encoder, cluster=cluster, learner=learner, seed=seed, **overrides
+    )
     return Experiment(config)
 
 

@@ -22,6 +22,7 @@ from seps.collect import CollectConfig, collect
 from seps.encoders.base import EncoderCheck
 from seps.envs.base import MultiAgentEnv
 from seps.errors import ConfigError
+from seps.options import convert_options
 from seps.progress import StageCallback, StageProgress
 from seps.records import Embeddings, Partition, Transitions
 from seps.registry import ENCODERS, ENVS, PARTITIONERS, resolve
@@ -59,6 +60,7 @@ def make_env(env: Any, num_envs: int = 1, **options: Any) -> MultiAgentEnv:
         if num_envs != env.num_envs:
             raise ConfigError(f"the env instance has {env.num_envs} copies but {num_envs} were asked for")
         return env
+    options = convert_options(env_factory(env), options, label=f"env {env!r}")
     built = (
         resolve(ENVS, env, num_envs=num_envs, **options) if isinstance(env, str) else env(num_envs=num_envs, **options)
     )
@@ -85,6 +87,7 @@ def check_env(env: Any, num_envs: int = 1, **options: Any) -> None:
         signature.bind(num_envs=num_envs, **options)
     except TypeError as error:
         raise ConfigError(f"env {env!r}: {error}") from None
+    convert_options(factory, options, label=f"env {env!r}")
 
 
 def env_agent_count(env: Any, **options: Any) -> int | None:

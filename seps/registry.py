@@ -28,6 +28,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from seps.errors import ConfigError, DuplicateComponentError, SepsError, UnknownComponentError
+from seps.options import convert_options
 
 T = TypeVar("T")
 
@@ -170,6 +171,7 @@ def resolve(registry: Registry[Any], spec: Any, **options: Any) -> Any:
             raise ConfigError(
                 f"{registry.kind} {label!r} has no option {unknown[0]!r}; valid options: {', '.join(valid) or 'none'}"
             )
+    options = convert_options(factory, options, label=f"{registry.kind} {label!r}")
     try:
         return factory(**options)
     except (TypeError, ValueError) as error:

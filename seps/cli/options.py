@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from seps.errors import ConfigError
+from seps.options import Mismatch, coerce, parse_value
 
 
 def parse_options(items: list[str] | None, sections: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """Turn ``["encoder.updates=500", "cluster.k=3"]`` into ``{"encoder": {"updates": 500}, "cluster": {"k": 3}}``.
 
-    Values are read as YAML, so ``3`` is an int, ``[0, 0, 1]`` a list and ``true`` a bool.
+    Values are read by :func:`seps.options.parse_value`: ``3`` is an int, ``1e-3`` a float, ``[0, 0, 1]`` a
+    list and ``true`` a bool; the component then converts each to the type its field declares.
     """
     parsed: dict[str, dict[str, Any]] = {section: {} for section in sections}
     for item in items or []:
@@ -25,11 +26,19 @@ def parse_options(items: list[str] | None, sections: tuple[str, ...]) -> dict[st
         if section not in parsed:
             raise ConfigError(f"option {item!r}: unknown section {section!r}; valid sections: {', '.join(sections)}")
         try:
-            value = yaml.safe_load(raw)
-        except yaml.YAMLError:
+            value = parse_value(raw)
+        except ConfigError:
             raise ConfigError(f"option {item!r}: cannot read the value {raw!r}") from None
         parsed[section][name] = tuple(value) if isinstance(value, list) else value
     return parsed
+
+
+def integer(text: str) -> int:
+    """argparse type for counts and seeds: ``200000``, ``2e5`` and ``200_000`` are the same int."""
+    try:
+        return int(coerce(text, int))
+    except (Mismatch, ConfigError):
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
 def check_writable_dir(path: str | Path) -> Path:

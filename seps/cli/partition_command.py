@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from seps.builtin_components import load_builtins
-from seps.cli.options import check_writable_dir, parse_options
+from seps.cli.options import check_writable_dir, integer, parse_options
 from seps.cli.stage_bar import StageBar
 from seps.collect import CollectConfig
 from seps.errors import ConfigError
@@ -23,15 +23,15 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--env", default="bps-1", help="registered env name (see `seps list`)")
     parser.add_argument("--encoder", default="vae", help="registered encoder or 'module:Class'")
     parser.add_argument("--cluster", default="kmeans_db", help="registered partitioner or 'module:Class'")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--collect-steps", type=int, default=None, help="batched env steps of random actions")
-    parser.add_argument("--num-envs", type=int, default=None, help="parallel env copies while collecting")
+    parser.add_argument("--seed", type=integer, default=0)
+    parser.add_argument("--collect-steps", type=integer, default=None, help="batched env steps of random actions")
+    parser.add_argument("--num-envs", type=integer, default=None, help="parallel env copies while collecting")
     parser.add_argument("--transitions", default=None, help="reuse a transitions .npz instead of collecting")
     parser.add_argument(
         "-o", "--option", action="append", metavar="SECTION.KEY=VALUE", help="encoder.* or cluster.* option"
     )
     parser.add_argument("--out", default=None, help="directory for partition.json, embeddings.npz, transitions.npz")
-    parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads (default 1)")
+    parser.add_argument("--threads", type=integer, default=1, help="torch and BLAS threads (default 1)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
 

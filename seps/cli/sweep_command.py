@@ -7,6 +7,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from seps.cli.options import integer
 from seps.sweep import Outcome, SweepStatus, plan_sweep, run_sweep
 
 
@@ -15,7 +16,7 @@ def add_parser(subparsers: Any) -> None:
         "sweep", help="run a grid of experiments from a YAML file; re-run the same command to resume it"
     )
     parser.add_argument("spec", metavar="SWEEP.yaml", help="sweep file (see docs/sweeps.md)")
-    parser.add_argument("--workers", type=int, default=1, help="cells run in parallel (0: in this process)")
+    parser.add_argument("--workers", type=integer, default=1, help="cells run in parallel (0: in this process)")
     parser.add_argument("--backend", choices=("local", "ray"), default="local", help="local process pool or Ray")
     parser.add_argument("--address", default=None, help="Ray cluster address, e.g. 'auto' or 'ray://head:10001'")
     parser.add_argument("--out", default=None, help="sweep directory (default: the file's 'out', else sweeps/NAME)")

@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from seps.cli.options import check_writable_dir, parse_options
+from seps.cli.options import check_writable_dir, integer, parse_options
 from seps.cli.stage_bar import StageBar
 from seps.collect import CollectConfig
 from seps.config import ExperimentConfig
@@ -24,7 +24,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--method", default=DEFAULTS.method, help="nops, fups, fups_id or seps")
     parser.add_argument("--env", default=DEFAULTS.env, help="registered env name")
     parser.add_argument(
-        "--steps", type=int, default=None, help=f"env steps over all copies (default {DEFAULTS.total_steps:,})"
+        "--steps", type=integer, default=None, help=f"env steps over all copies (default {DEFAULTS.total_steps:,})"
     )
     parser.add_argument("--encoder", default=None, help="seps only (default vae)")
     parser.add_argument("--cluster", default=None, help="seps only (default kmeans_db)")
@@ -35,14 +35,14 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         help="policy option: one-hot agent ids on every observation (default: the method's; fups_id = fups + this)",
     )
-    parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
-    parser.add_argument("--num-envs", type=int, default=DEFAULTS.num_envs)
-    parser.add_argument("--hidden", type=int, nargs="+", default=list(DEFAULTS.hidden_sizes), help="layer widths")
-    parser.add_argument("--eval-interval", type=int, default=DEFAULTS.eval_interval)
-    parser.add_argument("--eval-episodes", type=int, default=DEFAULTS.eval_episodes)
+    parser.add_argument("--seed", type=integer, default=DEFAULTS.seed)
+    parser.add_argument("--num-envs", type=integer, default=DEFAULTS.num_envs)
+    parser.add_argument("--hidden", type=integer, nargs="+", default=list(DEFAULTS.hidden_sizes), help="layer widths")
+    parser.add_argument("--eval-interval", type=integer, default=DEFAULTS.eval_interval)
+    parser.add_argument("--eval-episodes", type=integer, default=DEFAULTS.eval_episodes)
     parser.add_argument("--sampled-eval", action="store_true", help="evaluate with sampled, not greedy, actions")
-    parser.add_argument("--checkpoint-interval", type=int, default=DEFAULTS.checkpoint_interval)
-    parser.add_argument("--collect-steps", type=int, default=None, help="seps: batched steps of random actions")
+    parser.add_argument("--checkpoint-interval", type=integer, default=DEFAULTS.checkpoint_interval)
+    parser.add_argument("--collect-steps", type=integer, default=None, help="seps: batched steps of random actions")
     parser.add_argument("--run-root", default=DEFAULTS.run_root, help="where run directories are made")
     parser.add_argument("--device", default=DEFAULTS.device)
     parser.add_argument(
