@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import attrs
 import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
-from seps.collect import CollectConfig, collect
+from seps.collect import CollectConfig, check_collect_memory, collect
 from seps.encoders.base import EncoderCheck
 from seps.envs.base import MultiAgentEnv
 from seps.errors import ConfigError
@@ -90,6 +91,13 @@ def check_env(env: Any, num_envs: int = 1, **options: Any) -> None:
     convert_options(factory, options, label=f"env {env!r}")
 
 
+def check_seed(seed: object) -> int:
+    """Refuse a seed numpy and torch would not take (they need an integer in [0, 2**32))."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ConfigError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    return int(seed)
+
+
 def env_agent_count(env: Any, **options: Any) -> int | None:
     """The env's number of agents when its factory can tell without building (``factory.agent_count``), else None."""
     if isinstance(env, MultiAgentEnv):
@@ -121,17 +129,23 @@ def partition_agents(
     :class:`~seps.progress.StageProgress` as each stage advances.
     """
     check_threads(threads)
+    check_seed(seed)
     collect_config = collect_config or CollectConfig()
     encoder_obj = resolve(ENCODERS, encoder, **(encoder_options or {}))
     partitioner = resolve(PARTITIONERS, cluster, **(cluster_options or {}))
-    environment = make_env(env, num_envs=collect_config.num_envs, **(env_options or {}))
     check_agents = getattr(partitioner, "check_agents", None)
-    if callable(check_agents):
-        try:
+    known = env_agent_count(env, **(env_options or {}))
+    if callable(check_agents) and known is not None:
+        check_agents(known)  # before any env is built
+    environment = make_env(env, num_envs=collect_config.num_envs, **(env_options or {}))
+    try:
+        if callable(check_agents):
             check_agents(environment.n_agents)
-        except BaseException:
-            environment.close()
-            raise
+        if transitions is None:
+            check_collect_memory(collect_config, environment.n_agents, environment.max_obs_dim)
+    except BaseException:
+        environment.close()
+        raise
     report = progress or _ignore
     seconds: dict[str, float] = {}
     try:
@@ -215,5 +229,12 @@ def save_partition(
         if embeddings.updates is not None:
             summary["encoder_updates"] = embeddings.updates
     summary.update(extra)
-    (directory / "partition.json").write_text(json.dumps(summary, indent=2))
+    write_text_atomic(directory / "partition.json", json.dumps(summary, indent=2))  # its presence marks a partition
     return summary
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` so that a reader (or a resume after SIGKILL) sees the old file or the whole new one."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +42,25 @@ def integer(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
-def check_writable_dir(path: str | Path) -> Path:
-    """Raise unless ``path`` is, or can be created as, a writable directory. Writes nothing."""
+def check_writable_dir(path: str | Path, flag: str = "--out") -> Path:
+    """Raise unless ``path`` is, or can be created as, a writable directory; leaves nothing behind.
+
+    Permission bits do not tell (root passes ``os.access`` on ``/proc``), so the nearest existing
+    directory is tried: a temporary file is created in it and removed.
+    """
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise ConfigError(f"--out {path} exists and is not a directory; choose another path")
-    existing = path
+        raise ConfigError(f"{flag} {path} exists and is not a directory; choose another path")
+    existing = path.absolute()
     while not existing.exists():
         existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"--out {path} is not writable (no write permission on {existing}); choose another path")
+    if not existing.is_dir():
+        raise ConfigError(f"{flag} {path} is not writable ({existing} is not a directory); choose another path")
+    try:
+        handle, name = tempfile.mkstemp(prefix=".seps-write-check-", dir=existing)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ConfigError(f"{flag} {path} is not writable ({existing}: {reason}); choose another path") from None
+    os.close(handle)
+    os.unlink(name)
     return path
