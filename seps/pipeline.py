@@ -17,8 +17,8 @@ from typing import Any
 
 import attrs
 import numpy as np
-from sklearn.metrics import adjusted_rand_score
 
+from seps.checks import check_seed, env_agent_count, env_factory
 from seps.collect import CollectConfig, check_collect_memory, collect
 from seps.encoders.base import EncoderCheck
 from seps.envs.base import MultiAgentEnv
@@ -52,7 +52,11 @@ class PartitionResult:
 
 def type_agreement(agent_types: np.ndarray | None, labels: np.ndarray) -> float | None:
     """Adjusted Rand index of ``labels`` against the true types, or None when the types are unknown."""
-    return None if agent_types is None else float(adjusted_rand_score(np.asarray(agent_types), labels))
+    if agent_types is None:
+        return None
+    from sklearn.metrics import adjusted_rand_score  # here: importing sklearn.metrics takes seconds
+
+    return float(adjusted_rand_score(np.asarray(agent_types), labels))
 
 
 def make_env(env: Any, num_envs: int = 1, **options: Any) -> MultiAgentEnv:
@@ -70,11 +74,6 @@ def make_env(env: Any, num_envs: int = 1, **options: Any) -> MultiAgentEnv:
     return built
 
 
-def env_factory(env: Any) -> Any:
-    """The factory a registered env name (or import string) stands for, a factory as it is; builds nothing."""
-    return ENVS.get(env) if isinstance(env, str) else env
-
-
 def check_env(env: Any, num_envs: int = 1, **options: Any) -> None:
     """Refuse an unknown env or options its factory does not take, without building it (no simulator starts)."""
     if isinstance(env, MultiAgentEnv):
@@ -89,21 +88,6 @@ def check_env(env: Any, num_envs: int = 1, **options: Any) -> None:
     except TypeError as error:
         raise ConfigError(f"env {env!r}: {error}") from None
     convert_options(factory, options, label=f"env {env!r}")
-
-
-def check_seed(seed: object) -> int:
-    """Refuse a seed numpy and torch would not take (they need an integer in [0, 2**32))."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
-        raise ConfigError(f"seed must be an integer in [0, 2**32), got {seed!r}")
-    return int(seed)
-
-
-def env_agent_count(env: Any, **options: Any) -> int | None:
-    """The env's number of agents when its factory can tell without building (``factory.agent_count``), else None."""
-    if isinstance(env, MultiAgentEnv):
-        return env.n_agents
-    count = getattr(env_factory(env), "agent_count", None)
-    return int(count(**options)) if callable(count) else None
 
 
 def partition_agents(

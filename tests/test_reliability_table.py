@@ -1,7 +1,10 @@
 """Every row of docs/reliability.md's bad-input table: its message, exit code 2, one line, no file created."""
 
+import os
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,3 +54,26 @@ def test_bad_input_row(given, message, tmp_path, monkeypatch, capsys):
         text = err[len(prefix) :].strip()
     assert expected.fullmatch(text), text
     assert snapshot(tmp_path) == before  # no run directory, no file
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["partition", "--out", "/proc/forbidden"],
+        ["partition", "--cluster", "kmeans", "-o", "cluster.k=1000"],
+        ["train", "--cluster", "kmeans", "-o", "cluster.k=1000"],
+        ["train", "--run-root", "/proc/forbidden"],
+    ],
+)
+def test_argument_errors_fail_before_torch_is_imported(argv, tmp_path):
+    # Importing torch and sklearn.metrics takes most of a CLI start; these errors must not wait for them.
+    code = (
+        "import sys\nfrom seps.cli import main\n"
+        f"code = main({argv!r})\n"
+        "heavy = [m for m in ('torch', 'sklearn.metrics') if m in sys.modules]\n"
+        "print(code, heavy)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(DOC.parents[1])}
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.stdout.strip() == "2 []", result.stdout + result.stderr
+    assert not any(tmp_path.iterdir())

@@ -7,7 +7,6 @@ from typing import Any
 
 from seps.cli.options import integer
 from seps.errors import ConfigError
-from seps.experiment import resume
 
 
 def add_parser(subparsers: Any) -> None:
@@ -19,6 +18,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from seps.experiment import resume  # torch: imported once the arguments are known to be good
+
     if args.episodes is not None and args.episodes <= 0:
         raise ConfigError(f"--episodes must be > 0: {args.episodes}")
     experiment = resume(args.run_dir)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from seps.report import write_report
-
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("report", help="write report.md (tables + PNG plots) for a sweep directory")
@@ -17,6 +15,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from seps.report import write_report
+
     path = write_report(args.sweep_dir, args.out, plots=not args.no_plots)
     plots = sorted((path.parent / "plots").glob("*.png")) if not args.no_plots else []
     print(f"wrote {path}" + (f" and {len(plots)} plots in {path.parent / 'plots'}" if plots else ""))

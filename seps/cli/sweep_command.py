@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
 from seps.cli.options import integer
-from seps.sweep import Outcome, SweepStatus, plan_sweep, run_sweep
+
+if TYPE_CHECKING:
+    from seps.sweep import Outcome, SweepStatus
 
 
 def add_parser(subparsers: Any) -> None:
@@ -26,6 +28,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from seps.sweep import plan_sweep, run_sweep
+
     if args.dry_run:
         spec, cells = plan_sweep(args.spec, out=args.out)
         print(f"{spec.name}: {len(cells)} cells ({spec.mode}) -> {spec.out}")

@@ -5,20 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from seps.checks import check_partitioner_fits
 from seps.cli.options import check_writable_dir, integer, parse_options
-from seps.cli.stage_bar import StageBar
 from seps.collect import CollectConfig
 from seps.config import ExperimentConfig, to_plain
 from seps.errors import ConfigError, RunInterrupted
-from seps.experiment import Experiment, RunResult, build, resume
+from seps.methods import DEFAULT_PARTITIONER
 from seps.progress import StageProgress
-from seps.run_dir import RunDir
+from seps.registry import PARTITIONERS, resolve
 from seps.signals import stop_on_signal
-from seps.trainer import Progress
+
+if TYPE_CHECKING:
+    from seps.experiment import Experiment, RunResult
+    from seps.trainer import Progress
 
 DEFAULTS = ExperimentConfig()
 
@@ -130,6 +133,11 @@ def experiment_from_args(args: argparse.Namespace) -> Experiment:
     if args.resume:
         return _resume(args.resume, given, options)
     run_root = check_writable_dir(args.run_root or DEFAULTS.run_root, flag="--run-root")
+    if (args.method or DEFAULTS.method) == "seps" and (args.cluster or options["cluster"]):  # K against N, now
+        partitioner = resolve(PARTITIONERS, args.cluster or DEFAULT_PARTITIONER, **options["cluster"])
+        check_partitioner_fits(partitioner, args.env or DEFAULTS.env, **options["env"])
+    from seps.experiment import build  # torch: imported once the arguments are known to be good
+
     fields = {field: value for flag, (field, value) in given.items() if field != "collect.steps"}
     fields["run_root"] = str(run_root)
     if args.collect_steps is not None:
@@ -144,6 +152,9 @@ SECTIONS = ("encoder", "cluster", "learner", "env")
 
 def _resume(run_dir: str, given: dict[str, Any], options: dict[str, dict[str, Any]]) -> Experiment:
     """Refuse every flag or option that contradicts the run's config, in one line; apply the resumable ones."""
+    from seps.experiment import resume
+    from seps.run_dir import RunDir
+
     directory = RunDir(run_dir)
     directory.check_resumable()
     recorded = to_plain(directory.read_config())
@@ -187,6 +198,8 @@ def _collect(steps: int) -> CollectConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    from seps.cli.stage_bar import StageBar
+
     experiment = experiment_from_args(args)
     config = experiment.config
     with StageBar(enabled=not args.no_progress) as bar, stop_on_signal() as stopper:
@@ -212,6 +225,8 @@ def run(args: argparse.Namespace) -> int:
 
 def interrupted_message(experiment: Experiment, interrupt: KeyboardInterrupt) -> str:
     """One line: where the run stopped, what was saved, and the command that continues it."""
+    from seps.run_dir import RunDir
+
     if experiment.run_dir is None:
         return "seps train: interrupted before a run directory was made; nothing to resume"
     if isinstance(interrupt, RunInterrupted):
