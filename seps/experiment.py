@@ -27,7 +27,7 @@ from seps.config import ExperimentConfig, make_config
 from seps.device import resolve_device
 from seps.divergence import DivergenceGuard
 from seps.envs.base import MultiAgentEnv
-from seps.errors import CheckpointError, ConfigError
+from seps.errors import CheckpointError, ConfigError, TrainingDiverged
 from seps.evaluation import evaluate
 from seps.methods import DEFAULT_ENCODER, DEFAULT_PARTITIONER, SharingPlan, resolve_grouping
 from seps.nn.actor_critic import ActorCriticConfig, GroupedActorCritic
@@ -195,7 +195,17 @@ class Experiment:
             # Rows a killed attempt logged after its checkpoint (all of them without one) are logged again.
             log.truncate_after(trainer.env_steps if checkpoint is not None else -1)
             guards = [TimedCheckpoints(config.checkpoint_seconds), DivergenceGuard()]
-            trainer.train(log, progress, [*guards, *callbacks])
+            try:
+                trainer.train(log, progress, [*guards, *callbacks])
+            except RuntimeError as error:  # finite but overflowing parameters: inf logits at the next sampling
+                if "probability tensor contains" not in str(error):
+                    raise
+                kept = trainer.last_checkpoint.name if trainer.last_checkpoint else "none"
+                raise TrainingDiverged(
+                    f"training diverged at env step {trainer.env_steps:,}: the policy's action probabilities are "
+                    f"not finite; the learning rate is likely too high; last good checkpoint: {kept}; "
+                    "lower learner.lr and start a new run"
+                ) from None
         finally:
             if log is not None:
                 log.close()
