@@ -34,6 +34,7 @@ def test_bad_input_row(given, message, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     RunDir.create(tmp_path, "RUN").write_config(build("seps").resolved_config())
     (tmp_path / "lr_fast.yaml").write_text(SWEEP)
+    (tmp_path / "ok.yaml").write_text(SWEEP.replace("lr: fast", "lr: 1e-3"))
     before = snapshot(tmp_path)
     expected = re.compile(".*".join(re.escape(part) for part in message.split("…")))
     if given.startswith("build("):
