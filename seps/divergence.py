@@ -40,7 +40,9 @@ class DivergenceGuard(TrainerCallback):
         bad = [name for name in LOSS_TERMS if name in metrics and not math.isfinite(metrics[name])]
         if bad:
             self._stop(trainer, f"{bad[0]} is {metrics[bad[0]]}")
-        if not all(bool(torch.isfinite(p).all()) for p in trainer.policy.parameters()):
+        # One sum, one device sync: NaN and inf propagate through it (a sum overflowing float32 is divergence too).
+        total = torch.stack([p.detach().sum() for p in trainer.policy.parameters()]).sum()
+        if not bool(torch.isfinite(total)):
             self._stop(trainer, "a parameter of the policy is not finite")
         value_loss = metrics.get("value_loss")
         if value_loss is None:
