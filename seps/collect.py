@@ -51,6 +51,44 @@ class CollectConfig:
     """Parallel copies of the env to step together."""
 
 
+def buffer_bytes(steps: int, num_envs: int, n_agents: int, obs_dim: int) -> int:
+    """Peak memory of :func:`collect`: the per-step pieces and their concatenation exist at once (x2).
+
+    Per transition: obs and next_obs (float32, ``obs_dim`` each), agent id and action (int64), reward.
+    """
+    per_transition = 2 * 4 * obs_dim + 8 + 8 + 4
+    return 2 * steps * num_envs * n_agents * per_transition
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux ``MemAvailable``); None where unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_collect_memory(config: CollectConfig, n_agents: int, obs_dim: int, available: int | None = None) -> int:
+    """Refuse a collection whose buffer would not fit in memory, with the estimate and what to lower."""
+    need = buffer_bytes(config.steps, config.num_envs, n_agents, obs_dim)
+    free = available_memory() if available is None else available
+    if free is not None and need > free:
+        raise ConfigError(
+            f"collecting {config.steps:,} steps x {config.num_envs} copies x {n_agents} agents with {obs_dim:,} "
+            f"features each would need ~{_gigabytes(need)} of memory, {_gigabytes(free)} is available; "
+            "lower collect.steps (--collect-steps) or collect.num_envs (--num-envs)"
+        )
+    return need
+
+
+def _gigabytes(n_bytes: int) -> str:
+    return f"{n_bytes / 1e9:,.1f} GB" if n_bytes >= 1e8 else f"{n_bytes / 1e6:,.0f} MB"
+
+
 def random_actions(action_mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Draw one action per (copy, agent) uniformly among the True entries of ``action_mask``.
 

@@ -8,12 +8,19 @@ import attrs
 from attrs import validators as v
 
 from seps.collect import CollectConfig
+from seps.errors import ConfigError
+from seps.options import convert_options
 from seps.registry import Registry
 
 
-def _positive(instance: Any, attribute: attrs.Attribute, value: int) -> None:
+def _positive(instance: Any, attribute: attrs.Attribute, value: float) -> None:
     if value <= 0:
         raise ValueError(f"'{attribute.name}' must be > 0: {value}")
+
+
+def _seed(instance: Any, attribute: attrs.Attribute, value: int) -> None:
+    if not 0 <= value < 2**32:
+        raise ValueError(f"'{attribute.name}' must be an integer in [0, 2**32): {value}")
 
 
 def _widths(instance: Any, attribute: attrs.Attribute, value: tuple[int, ...]) -> None:
@@ -35,7 +42,7 @@ class ExperimentConfig:
     """Partitioner (seps only): name, class or instance; None means 'kmeans_db' for seps."""
     learner: Any = "a2c"
     """Learner: name, class or instance."""
-    seed: int = 0
+    seed: int = attrs.field(default=0, validator=_seed)
     """Seeds the pre-training, the networks, the sampling and the envs."""
     total_steps: int = attrs.field(default=1_000_000, validator=_positive)
     """Environment steps of RL training, counted over all parallel copies."""
@@ -51,6 +58,10 @@ class ExperimentConfig:
     """Evaluate with the most likely action (False: sample from the policy)."""
     checkpoint_interval: int = attrs.field(default=250_000, validator=_positive)
     """Environment steps between checkpoints (a final one is always written)."""
+    checkpoint_seconds: float = attrs.field(default=300.0, validator=_positive)
+    """Wall-clock seconds between checkpoints: whichever of this and ``checkpoint_interval`` comes first."""
+    log_interval: int = attrs.field(default=10_000, validator=_positive)
+    """Environment steps between training rows (losses, episode return, speed) of ``metrics.csv``."""
     run_root: str = "runs"
     """Directory under which run directories are made."""
     device: str = "auto"
@@ -99,6 +110,25 @@ def to_plain(config: ExperimentConfig, registries: dict[str, Registry[Any]] | No
     return plain
 
 
+def make_config(label: str, **fields: Any) -> ExperimentConfig:
+    """An :class:`ExperimentConfig` from plain values converted to each field's type; one error line otherwise.
+
+    ``label`` starts the message (``build()``, ``config.json``, a sweep cell), e.g. ``build(): option
+    'total_steps' must be an int, got 'many' (str)``.
+    """
+    valid = [field.name for field in attrs.fields(ExperimentConfig)]
+    unknown = sorted(set(fields) - set(valid))
+    if unknown:
+        raise ConfigError(f"{label} got an unknown option {unknown[0]!r}; valid options: {', '.join(valid)}")
+    converted = convert_options(ExperimentConfig, fields, label=label)
+    try:
+        return ExperimentConfig(**converted)
+    except (TypeError, ValueError) as error:
+        if isinstance(error, ConfigError):
+            raise
+        raise ConfigError(f"{label}: {error}") from None
+
+
 def from_plain(plain: dict[str, Any]) -> ExperimentConfig:
     """The inverse of :func:`to_plain`: a ``{'class', 'options'}`` component becomes its import path and options."""
     plain = dict(plain)
@@ -107,5 +137,4 @@ def from_plain(plain: dict[str, Any]) -> ExperimentConfig:
         if isinstance(spec, dict):
             plain[field] = spec["class"]
             plain[f"{field}_options"] = {**spec["options"], **plain.get(f"{field}_options", {})}
-    plain["collect"] = CollectConfig(**plain.get("collect", {}))
-    return ExperimentConfig(**plain)
+    return make_config("config.json", **plain)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class SepsError(Exception):
     """Base class of seps errors; the CLI prints these as one line and exits with code 2."""
@@ -32,3 +34,16 @@ class EnvError(SepsError, ValueError):
 
 class CheckpointError(SepsError, ValueError):
     """A checkpoint or run directory is missing, corrupt or foreign."""
+
+
+class TrainingDiverged(SepsError, FloatingPointError):
+    """A loss or a parameter became non-finite; the run stopped with its last good checkpoint kept."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Training stopped on SIGINT/SIGTERM after writing a checkpoint; ``seps train --resume`` continues it."""
+
+    def __init__(self, env_steps: int, checkpoint: Path | None) -> None:
+        super().__init__(f"stopped at env step {env_steps:,}; checkpoint {checkpoint}")
+        self.env_steps = env_steps
+        self.checkpoint = checkpoint

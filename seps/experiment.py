@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -19,14 +20,18 @@ import torch
 
 from seps.builtin_components import load_builtins
 from seps.callbacks import TrainerCallback
-from seps.config import ExperimentConfig
+from seps.checkpoint import load_latest
+from seps.checkpoint_timer import TimedCheckpoints
+from seps.collect import check_collect_memory
+from seps.config import ExperimentConfig, make_config
 from seps.device import resolve_device
+from seps.divergence import DivergenceGuard
 from seps.envs.base import MultiAgentEnv
-from seps.errors import CheckpointError, ConfigError
+from seps.errors import CheckpointError, ConfigError, TrainingDiverged
 from seps.evaluation import evaluate
-from seps.methods import SharingPlan, resolve_grouping
+from seps.methods import DEFAULT_ENCODER, DEFAULT_PARTITIONER, SharingPlan, resolve_grouping
 from seps.nn.actor_critic import ActorCriticConfig, GroupedActorCritic
-from seps.pipeline import check_env, make_env, partition_agents, type_agreement
+from seps.pipeline import check_env, env_agent_count, make_env, partition_agents, type_agreement
 from seps.progress import StageCallback
 from seps.records import Partition, RunSummary
 from seps.registry import ENCODERS, LEARNERS, PARTITIONERS, resolve
@@ -92,16 +97,9 @@ def build(
     a component. Other keywords are :class:`ExperimentConfig` fields.
     """
     load_builtins()
-    valid = [field.name for field in attrs.fields(ExperimentConfig)]
-    unknown = sorted(set(overrides) - set(valid))
-    if unknown:
-        raise ConfigError(f"build() got an unknown option {unknown[0]!r}; valid options: {', '.join(valid)}")
-    try:
-        config = ExperimentConfig(
-            method=method, env=env, encoder=encoder, cluster=cluster, learner=learner, seed=seed, **overrides
-        )
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"build(): {error}") from None
+    config = make_config(
+        "build()", method=method, env=env, encoder=encoder, cluster=cluster, learner=learner, seed=seed, **overrides
+    )
     return Experiment(config)
 
 
@@ -121,6 +119,10 @@ class Experiment:
         self.learner = resolve(LEARNERS, config.learner, **config.learner_options)
         self.device = resolve_device(config.device)
         check_env(config.env, config.num_envs, **config.env_options)
+        check_agents = getattr(self.grouping.partitioner, "check_agents", None)
+        n_agents = env_agent_count(config.env, **config.env_options)
+        if callable(check_agents) and n_agents is not None:  # K against N, when the env can tell without a build
+            check_agents(n_agents)
         self.run_dir = None if run_dir is None else Path(run_dir)
 
     @property
@@ -157,19 +159,21 @@ class Experiment:
     ) -> RunResult:
         config = self.config
         start = time.perf_counter()
-        run_dir = RunDir(self.run_dir) if self.run_dir is not None else None
-        resuming = run_dir is not None and run_dir.has_checkpoint()
+        existing = RunDir(self.run_dir) if self.run_dir is not None else None
+        checkpoint = load_latest(existing.path) if existing is not None and existing.has_checkpoint() else None
         env = make_env(config.env, num_envs=config.num_envs, **config.env_options)
         eval_env: MultiAgentEnv | None = None
         log: RunLog | None = None
         try:
+            run_dir = existing
+            if run_dir is None or not run_dir.has_partition():
+                self.check_env_fits(env)  # before a run directory exists and before any stage runs
             if run_dir is None:
                 run_dir = RunDir.for_config(config)
-                run_dir.write_config(config)
-            elif not (run_dir.path / CONFIG).is_file():
-                run_dir.write_config(config)
+            if not (run_dir.path / CONFIG).is_file():
+                run_dir.write_config(self.resolved_config())
             self.run_dir = run_dir.path
-            plan = self._load_plan(run_dir) if resuming else self._make_plan(env, run_dir, stages)
+            plan = self._load_plan(run_dir) if run_dir.has_partition() else self._make_plan(env, run_dir, stages)
             policy, prepare = self.build_policy(plan, env)
             eval_env = make_env(config.env, num_envs=config.eval_episodes, **config.env_options)
             trainer = Trainer(
@@ -185,16 +189,30 @@ class Experiment:
                     eval_greedy=config.eval_greedy,
                     checkpoint_interval=config.checkpoint_interval,
                     seed=config.seed,
+                    log_interval=config.log_interval,
                 ),
                 run_dir=run_dir.path,
                 device=self.device,
             )
             log = RunLog(run_dir.path)
-            if resuming:
-                trainer.load_state_dict(run_dir.load_latest())
-                log.truncate_after(trainer.env_steps)
+            if checkpoint is not None:
+                trainer.load_state_dict(checkpoint[1])
+                trainer.last_checkpoint = checkpoint[0]
                 logger.info("resuming %s from env step %d", run_dir.path, trainer.env_steps)
-            trainer.train(log, progress, callbacks)
+            # Rows a killed attempt logged after its checkpoint (all of them without one) are logged again.
+            log.truncate_after(trainer.env_steps if checkpoint is not None else -1)
+            guards = [TimedCheckpoints(config.checkpoint_seconds), DivergenceGuard()]
+            try:
+                trainer.train(log, progress, [*guards, *callbacks])
+            except RuntimeError as error:  # finite but overflowing parameters: inf logits at the next sampling
+                if "probability tensor contains" not in str(error):
+                    raise
+                kept = trainer.last_checkpoint.name if trainer.last_checkpoint else "none"
+                raise TrainingDiverged(
+                    f"training diverged at env step {trainer.env_steps:,}: the policy's action probabilities are "
+                    f"not finite; the learning rate is likely too high; last good checkpoint: {kept}; "
+                    "lower learner.lr and start a new run"
+                ) from None
         finally:
             if log is not None:
                 log.close()
@@ -211,6 +229,37 @@ class Experiment:
         )
         run_dir.write_summary(result.summary(seconds=time.perf_counter() - start))
         return result
+
+    def check_env_fits(self, env: MultiAgentEnv) -> None:
+        """What needs the built env but no work: the partitioner's K against N, the collection's memory."""
+        check_agents = getattr(self.grouping.partitioner, "check_agents", None)
+        if callable(check_agents):
+            check_agents(env.n_agents)
+        if self.grouping.encoder is not None:
+            check_collect_memory(self.config.collect, env.n_agents, env.max_obs_dim)
+
+    def resolved_config(self) -> ExperimentConfig:
+        """The config with every component by name (or path) and all its options: ``config.json`` rebuilds it alone.
+
+        ``seps`` runs record the encoder and partitioner they use (``vae`` / ``kmeans_db`` when none
+        was given); modes that fix their partition keep ``encoder`` and ``cluster`` empty.
+        """
+        config, grouping = self.config, self.grouping
+        changes: dict[str, Any] = {}
+        slots = [("learner", config.learner, "a2c", self.learner)]
+        if not grouping.fixed_by_mode:
+            slots.append(("cluster", config.cluster, DEFAULT_PARTITIONER, grouping.partitioner))
+            if grouping.encoder is not None:
+                slots.append(("encoder", config.encoder, DEFAULT_ENCODER, grouping.encoder))
+        for field, spec, default, built in slots:
+            name = default if spec is None else spec
+            if not isinstance(name, (str, type)):
+                continue  # an instance: to_plain records its class and options
+            changes[field] = name
+            options = init_options(built)
+            if options is not None:
+                changes[f"{field}_options"] = options
+        return attrs.evolve(config, **changes)
 
     def build_policy(self, plan: SharingPlan, env: MultiAgentEnv) -> tuple[GroupedActorCritic, ObservationAdapter]:
         """Stage 4: the grouped actor-critic for ``plan`` on ``env``'s spaces (seeded), and its observation adapter."""
@@ -252,9 +301,6 @@ class Experiment:
     def _make_plan(self, env: MultiAgentEnv, run_dir: RunDir, stages: StageCallback | None = None) -> SharingPlan:
         """Stages 1-3: the partition, from data when the partitioner needs it; written to ``partition.json``."""
         config, grouping = self.config, self.grouping
-        check_agents = getattr(grouping.partitioner, "check_agents", None)
-        if callable(check_agents):  # before any stage runs
-            check_agents(env.n_agents)
         partition = grouping.fixed_partition(env.n_agents, config.seed)
         pretraining = None
         if partition is None:
@@ -286,10 +332,58 @@ class Experiment:
         return SharingPlan(partition=partition, append_agent_ids=bool(summary["append_agent_ids"]))
 
 
-def resume(run_dir: str | Path, total_steps: int | None = None) -> Experiment:
-    """An experiment that continues ``run_dir`` from its last checkpoint (optionally to a new step budget)."""
+RESUME_OVERRIDES = (
+    "total_steps",
+    "eval_interval",
+    "eval_episodes",
+    "eval_greedy",
+    "checkpoint_interval",
+    "checkpoint_seconds",
+    "log_interval",
+    "device",
+    "torch_threads",
+)
+"""Config fields a resume may change: none of them changes the trained parameters (the device aside, in float
+rounding); everything else (env, method, seed, components, options, sizes) is the run's own."""
+
+
+def resume(run_dir: str | Path, total_steps: int | None = None, **overrides: Any) -> Experiment:
+    """An experiment that continues ``run_dir``: from its newest intact checkpoint, else from its partition.
+
+    ``total_steps`` and the other :data:`RESUME_OVERRIDES` may be given (e.g. a larger budget); any
+    other field is the run's own, and giving it is an error.
+    """
     directory = RunDir(run_dir)
-    directory.check_resumable()  # fail before building anything when there is no checkpoint
+    directory.check_resumable()  # fail before building anything when it is no run directory
     load_builtins()
-    overrides = {} if total_steps is None else {"total_steps": total_steps}
-    return Experiment(directory.read_config(**overrides), run_dir=directory.path)
+    if total_steps is not None:
+        overrides["total_steps"] = total_steps
+    refused = sorted(set(overrides) - set(RESUME_OVERRIDES))
+    if refused:
+        raise ConfigError(
+            f"resume cannot change {', '.join(refused)} (the run's own settings); "
+            f"it may change: {', '.join(RESUME_OVERRIDES)}"
+        )
+    config = directory.read_config()
+    return Experiment(
+        make_config("resume()", **{**attrs.asdict(config, recurse=False), **overrides}), run_dir=directory.path
+    )
+
+
+def init_options(component: Any) -> dict[str, Any] | None:
+    """Every constructor option of an attrs component with its value; None when not attrs or not JSON-friendly."""
+    cls = type(component)
+    if not attrs.has(cls):
+        return None
+    options = {f.alias or f.name: getattr(component, f.name) for f in attrs.fields(cls) if f.init}
+    try:
+        json.dumps(options, default=_no_default)
+    except TypeError:
+        return None
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()}
+
+
+def _no_default(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(type(value).__name__)

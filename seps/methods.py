@@ -15,15 +15,17 @@ registered factory returning a :class:`SharingMode` (``METHODS.register("my_mode
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from seps.clustering.fixed import Fixed
 from seps.errors import ConfigError, SepsError
-from seps.pipeline import PartitionResult
 from seps.records import Partition
 from seps.registry import ENCODERS, METHODS, PARTITIONERS, resolve
+
+if TYPE_CHECKING:
+    from seps.pipeline import PartitionResult
 
 DEFAULT_ENCODER = "vae"
 DEFAULT_PARTITIONER = "kmeans_db"

@@ -10,18 +10,20 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 import attrs
 import numpy as np
-from sklearn.metrics import adjusted_rand_score
 
-from seps.collect import CollectConfig, collect
+from seps.checks import check_seed, env_agent_count, env_factory
+from seps.collect import CollectConfig, check_collect_memory, collect
 from seps.encoders.base import EncoderCheck
 from seps.envs.base import MultiAgentEnv
 from seps.errors import ConfigError
+from seps.options import convert_options
 from seps.progress import StageCallback, StageProgress
 from seps.records import Embeddings, Partition, Transitions
 from seps.registry import ENCODERS, ENVS, PARTITIONERS, resolve
@@ -50,7 +52,11 @@ class PartitionResult:
 
 def type_agreement(agent_types: np.ndarray | None, labels: np.ndarray) -> float | None:
     """Adjusted Rand index of ``labels`` against the true types, or None when the types are unknown."""
-    return None if agent_types is None else float(adjusted_rand_score(np.asarray(agent_types), labels))
+    if agent_types is None:
+        return None
+    from sklearn.metrics import adjusted_rand_score  # here: importing sklearn.metrics takes seconds
+
+    return float(adjusted_rand_score(np.asarray(agent_types), labels))
 
 
 def make_env(env: Any, num_envs: int = 1, **options: Any) -> MultiAgentEnv:
@@ -59,17 +65,13 @@ def make_env(env: Any, num_envs: int = 1, **options: Any) -> MultiAgentEnv:
         if num_envs != env.num_envs:
             raise ConfigError(f"the env instance has {env.num_envs} copies but {num_envs} were asked for")
         return env
+    options = convert_options(env_factory(env), options, label=f"env {env!r}")
     built = (
         resolve(ENVS, env, num_envs=num_envs, **options) if isinstance(env, str) else env(num_envs=num_envs, **options)
     )
     if not isinstance(built, MultiAgentEnv):
         raise ConfigError(f"env {env!r} built {type(built).__name__}, which is not a seps MultiAgentEnv")
     return built
-
-
-def env_factory(env: Any) -> Any:
-    """The factory a registered env name (or import string) stands for, a factory as it is; builds nothing."""
-    return ENVS.get(env) if isinstance(env, str) else env
 
 
 def check_env(env: Any, num_envs: int = 1, **options: Any) -> None:
@@ -85,14 +87,7 @@ def check_env(env: Any, num_envs: int = 1, **options: Any) -> None:
         signature.bind(num_envs=num_envs, **options)
     except TypeError as error:
         raise ConfigError(f"env {env!r}: {error}") from None
-
-
-def env_agent_count(env: Any, **options: Any) -> int | None:
-    """The env's number of agents when its factory can tell without building (``factory.agent_count``), else None."""
-    if isinstance(env, MultiAgentEnv):
-        return env.n_agents
-    count = getattr(env_factory(env), "agent_count", None)
-    return int(count(**options)) if callable(count) else None
+    convert_options(factory, options, label=f"env {env!r}")
 
 
 def partition_agents(
@@ -118,17 +113,23 @@ def partition_agents(
     :class:`~seps.progress.StageProgress` as each stage advances.
     """
     check_threads(threads)
+    check_seed(seed)
     collect_config = collect_config or CollectConfig()
     encoder_obj = resolve(ENCODERS, encoder, **(encoder_options or {}))
     partitioner = resolve(PARTITIONERS, cluster, **(cluster_options or {}))
-    environment = make_env(env, num_envs=collect_config.num_envs, **(env_options or {}))
     check_agents = getattr(partitioner, "check_agents", None)
-    if callable(check_agents):
-        try:
+    known = env_agent_count(env, **(env_options or {}))
+    if callable(check_agents) and known is not None:
+        check_agents(known)  # before any env is built
+    environment = make_env(env, num_envs=collect_config.num_envs, **(env_options or {}))
+    try:
+        if callable(check_agents):
             check_agents(environment.n_agents)
-        except BaseException:
-            environment.close()
-            raise
+        if transitions is None:
+            check_collect_memory(collect_config, environment.n_agents, environment.max_obs_dim)
+    except BaseException:
+        environment.close()
+        raise
     report = progress or _ignore
     seconds: dict[str, float] = {}
     try:
@@ -212,5 +213,12 @@ def save_partition(
         if embeddings.updates is not None:
             summary["encoder_updates"] = embeddings.updates
     summary.update(extra)
-    (directory / "partition.json").write_text(json.dumps(summary, indent=2))
+    write_text_atomic(directory / "partition.json", json.dumps(summary, indent=2))  # its presence marks a partition
     return summary
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` so that a reader (or a resume after SIGKILL) sees the old file or the whole new one."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)

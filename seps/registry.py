@@ -28,6 +28,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from seps.errors import ConfigError, DuplicateComponentError, SepsError, UnknownComponentError
+from seps.options import convert_options
 
 T = TypeVar("T")
 
@@ -54,11 +55,34 @@ def import_string(path: str) -> Any:
 class Registry(Generic[T]):
     """Maps names to factories (classes or functions) of one kind of component."""
 
-    def __init__(self, kind: str, register_hint: str) -> None:
+    def __init__(self, kind: str, register_hint: str, builtins: tuple[str, ...] = ()) -> None:
         self.kind = kind
         self._register_hint = register_hint
-        self._entries: dict[str, T | str] = {}
-        self._families: dict[str, Callable[[str], T] | str] = {}
+        self._table: dict[str, T | str] = {}
+        self._family_table: dict[str, Callable[[str], T] | str] = {}
+        self._builtins = builtins
+        self._builtins_loaded = not builtins
+
+    def _load_builtins(self) -> None:
+        """Import the modules that register the built-ins, at the first look-up (so ``import seps`` stays light)."""
+        if not self._builtins_loaded:
+            self._builtins_loaded = True
+            for module in self._builtins:
+                importlib.import_module(module)
+
+    @property
+    def _entries(self) -> dict[str, T | str]:
+        self._load_builtins()
+        return self._table
+
+    @_entries.setter
+    def _entries(self, table: dict[str, T | str]) -> None:
+        self._table = table
+
+    @property
+    def _families(self) -> dict[str, Callable[[str], T] | str]:
+        self._load_builtins()
+        return self._family_table
 
     def register(self, name: str, target: T | str | None = None) -> Any:
         """Register ``target`` (object or import string) under ``name``; without a target, act as a decorator."""
@@ -131,13 +155,23 @@ class Registry(Generic[T]):
         return len(self._entries)
 
 
-ENVS: Registry[Any] = Registry("env", "decorate a factory with @seps.registry.ENVS.register('my-env')")
-ENCODERS: Registry[Any] = Registry("encoder", "decorate your class with @seps.registry.ENCODERS.register('my-encoder')")
-PARTITIONERS: Registry[Any] = Registry(
-    "partitioner", "decorate your class with @seps.registry.PARTITIONERS.register('my-partitioner')"
+# Each registry imports the package of its built-ins at its first look-up: a CLI error about an env
+# or a partitioner is found without importing torch.
+ENVS: Registry[Any] = Registry("env", "decorate a factory with @seps.registry.ENVS.register('my-env')", ("seps.envs",))
+ENCODERS: Registry[Any] = Registry(
+    "encoder", "decorate your class with @seps.registry.ENCODERS.register('my-encoder')", ("seps.encoders",)
 )
-LEARNERS: Registry[Any] = Registry("learner", "decorate your class with @seps.registry.LEARNERS.register('my-learner')")
-METHODS: Registry[Any] = Registry("method", "decorate your factory with @seps.registry.METHODS.register('my-method')")
+PARTITIONERS: Registry[Any] = Registry(
+    "partitioner",
+    "decorate your class with @seps.registry.PARTITIONERS.register('my-partitioner')",
+    ("seps.clustering",),
+)
+LEARNERS: Registry[Any] = Registry(
+    "learner", "decorate your class with @seps.registry.LEARNERS.register('my-learner')", ("seps.learners",)
+)
+METHODS: Registry[Any] = Registry(
+    "method", "decorate your factory with @seps.registry.METHODS.register('my-method')", ("seps.methods",)
+)
 
 REGISTRIES: dict[str, Registry[Any]] = {
     "envs": ENVS,
@@ -170,6 +204,7 @@ def resolve(registry: Registry[Any], spec: Any, **options: Any) -> Any:
             raise ConfigError(
                 f"{registry.kind} {label!r} has no option {unknown[0]!r}; valid options: {', '.join(valid) or 'none'}"
             )
+    options = convert_options(factory, options, label=f"{registry.kind} {label!r}")
     try:
         return factory(**options)
     except (TypeError, ValueError) as error:

@@ -9,6 +9,9 @@ A run directory holds::
     summary.json       the RunSummary, written when the run finishes
     checkpoints/       step_<env steps>.pt and the ``latest`` pointer
 
+Every run directory with a ``config.json`` can be resumed: from its newest intact checkpoint, else
+from its partition (training restarts at step 0), else from the start (pre-training again).
+
 A sweep's training cell is an ordinary run directory (plus ``cell.json`` and ``done.json``).
 """
 
@@ -21,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from seps.checkpoint import CHECKPOINT_DIR, latest_checkpoint, load_checkpoint
+from seps.checkpoint import checkpoint_files, latest_checkpoint, load_latest
 from seps.config import ExperimentConfig, from_plain, to_plain
-from seps.errors import CheckpointError
-from seps.pipeline import save_partition
+from seps.errors import CheckpointError, ConfigError
+from seps.pipeline import save_partition, write_text_atomic
 from seps.records import Embeddings, Partition, RunSummary
 
 CONFIG = "config.json"
@@ -52,7 +55,11 @@ class RunDir:
         path, suffix = base, 1
         while path.exists():
             path, suffix = base.with_name(f"{base.name}-{suffix}"), suffix + 1
-        path.mkdir(parents=True)
+        try:
+            path.mkdir(parents=True)
+        except OSError as error:
+            message = f"cannot create the run directory {path}: {error.strerror}; choose another run_root"
+            raise ConfigError(message) from None
         return cls(path)
 
     @classmethod
@@ -65,29 +72,32 @@ class RunDir:
 
     def is_run(self) -> bool:
         """True when the directory holds a started run (its config and partition)."""
-        return (self.path / CONFIG).is_file() and (self.path / PARTITION).is_file()
+        return (self.path / CONFIG).is_file() and self.has_partition()
+
+    def has_partition(self) -> bool:
+        return (self.path / PARTITION).is_file()
 
     def has_checkpoint(self) -> bool:
-        return (self.path / CHECKPOINT_DIR / "latest").is_file()
+        return bool(checkpoint_files(self.path))
 
     def latest_checkpoint(self) -> Path:
         return latest_checkpoint(self.path)
 
     def load_latest(self) -> dict[str, Any]:
-        return load_checkpoint(self.latest_checkpoint())
+        """The state of the newest intact checkpoint (a corrupt newer one is skipped with a warning)."""
+        return load_latest(self.path)[1]
 
     def check_resumable(self) -> None:
-        """Raise :class:`CheckpointError` unless the run can be continued (config, partition and a checkpoint)."""
-        if not self.is_run():
-            raise CheckpointError(f"{self.path} is not a seps run directory (no {CONFIG} / {PARTITION})")
-        self.latest_checkpoint()
+        """Raise :class:`CheckpointError` unless the directory holds a run (its ``config.json``)."""
+        if not (self.path / CONFIG).is_file():
+            raise CheckpointError(f"{self.path} is not a seps run directory (no {CONFIG})")
 
     # -- the config round trip -------------------------------------------------------------------------------
 
     def write_config(self, config: ExperimentConfig) -> Path:
         self.path.mkdir(parents=True, exist_ok=True)
         path = self.path / CONFIG
-        path.write_text(json.dumps(to_plain(config), indent=2))
+        write_text_atomic(path, json.dumps(to_plain(config), indent=2))
         return path
 
     def read_config(self, **overrides: Any) -> ExperimentConfig:
@@ -116,9 +126,7 @@ class RunDir:
 
     def write_summary(self, summary: RunSummary) -> Path:
         path = self.path / SUMMARY
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(summary.to_plain(), indent=2))
-        temporary.replace(path)
+        write_text_atomic(path, json.dumps(summary.to_plain(), indent=2))
         return path
 
     def read_summary(self) -> RunSummary | None:

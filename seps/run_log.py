@@ -8,7 +8,9 @@ diagnostic, say) adds a column and the file is rewritten with it, so nothing is 
 from __future__ import annotations
 
 import csv
+import io
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +40,19 @@ class RunLog:
         self._writer = csv.DictWriter(self._file, fieldnames=self.columns)
 
     def _rewrite(self, rows: list[dict[str, str]]) -> None:
-        with self.path.open("w", newline="") as target:
+        # Atomic: a SIGKILL while the file is widened (or truncated on resume) must not lose the earlier rows.
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        with temporary.open("w", newline="") as target:
             writer = csv.DictWriter(target, fieldnames=self.columns)
             writer.writeheader()
             writer.writerows(rows)
+        os.replace(temporary, self.path)
 
     def _read(self) -> list[dict[str, str]]:
-        with self.path.open(newline="") as source:
-            return list(csv.DictReader(source))
+        text = self.path.read_text()
+        if text and not text.endswith("\n"):  # a row cut short by a kill mid-write: not a row
+            text = text[: text.rfind("\n") + 1]
+        return list(csv.DictReader(io.StringIO(text, newline="")))
 
     def write(self, env_steps: int, kind: str, metrics: dict[str, Any]) -> None:
         new = [name for name in metrics if name not in self.columns]
@@ -62,7 +69,7 @@ class RunLog:
                 self._tensorboard.add_scalar(f"{kind}/{name}", value, env_steps)
 
     def truncate_after(self, env_steps: int) -> None:
-        """Drop rows logged after ``env_steps`` (written after the checkpoint a resume starts from)."""
+        """Drop rows logged after ``env_steps`` (written after the checkpoint a resume starts from); -1 drops all."""
         self._file.close()
         self._rewrite([row for row in self._read() if int(row["env_steps"]) <= env_steps])
         self._open()

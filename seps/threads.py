@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import torch
 from threadpoolctl import threadpool_limits
 
 from seps.errors import ConfigError
@@ -27,6 +26,8 @@ def check_threads(threads: object) -> int:
 @contextmanager
 def pinned_threads(threads: int = 1) -> Iterator[None]:
     """Run the block with ``threads`` torch intra-op threads and BLAS/OpenMP pools of that size, then restore."""
+    import torch  # here, so that the CLI's argument checks (which import this module) do not import torch
+
     check_threads(threads)
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)

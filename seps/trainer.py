@@ -16,6 +16,7 @@ from torch import Tensor
 from seps.callbacks import CallbackList, TrainerCallback
 from seps.checkpoint import save_checkpoint
 from seps.envs.base import MultiAgentEnv, StepResult
+from seps.errors import RunInterrupted
 from seps.evaluation import EpisodeTracker, episode_flags, evaluate
 from seps.learners.base import OnPolicyLearner
 from seps.learners.rollout import RolloutStorage
@@ -45,6 +46,8 @@ class LoopSettings:
     eval_greedy: bool
     checkpoint_interval: int
     seed: int
+    log_interval: int | None = None
+    """Env steps between training rows of the log; None: at every evaluation only."""
 
 
 class ObservationAdapter:
@@ -96,6 +99,13 @@ class Trainer:
         """(env steps, evaluation win rate) for envs that report wins (SMAC); empty otherwise."""
         self.current: StepResult | None = None
         self.callback = CallbackList()
+        self.checkpoint_requested = False
+        """Set by a callback (time, signal): the loop checkpoints at the end of this iteration."""
+        self.stop_requested = False
+        """Set by a callback (signal): the loop checkpoints and raises :class:`~seps.errors.RunInterrupted`."""
+        self.last_checkpoint: Path | None = None
+        self._train_returns: list[float] = []
+        self._wins: list[float] = []
 
     # -- the loop ---------------------------------------------------------------------------------------------
 
@@ -118,29 +128,31 @@ class Trainer:
         if not self.evaluations:
             self._evaluate(log)
         start_time, start_steps = time.perf_counter(), self.env_steps
-        train_returns: list[float] = []
-        self._wins: list[float] = []
-        while self.env_steps < settings.total_steps:
+        while self.env_steps < settings.total_steps and not self.stop_requested:
             crossed_eval = self._crossed(settings.eval_interval)
+            crossed_log = self._crossed(settings.log_interval or settings.eval_interval)
             crossed_ckpt = self._crossed(settings.checkpoint_interval)
-            train_returns += self._rollout()
+            self._train_returns += self._rollout()
             self.callback.on_rollout_end(self)
             metrics = self.learner.update(
                 self.policy, self.optimizer, self.storage, self._value(self.current.obs), self.generator
             )
             self.callback.on_update_end(self, metrics)
             speed = (self.env_steps - start_steps) / max(time.perf_counter() - start_time, 1e-9)
-            if crossed_eval(self.env_steps):
-                episode_return = float(np.mean(train_returns)) if train_returns else float("nan")
+            if crossed_log(self.env_steps) or crossed_eval(self.env_steps):
+                returns = self._train_returns
+                episode_return = float(np.mean(returns)) if returns else float("nan")
                 wins = {"win_rate": float(np.mean(self._wins))} if self._wins else {}
                 log.write(
                     self.env_steps,
                     "train",
                     {**metrics, "episode_return": episode_return, "steps_per_second": speed, **wins},
                 )
-                train_returns, self._wins = [], []
+                self._train_returns, self._wins = [], []
+            if crossed_eval(self.env_steps):
                 self._evaluate(log)
-            if crossed_ckpt(self.env_steps) and self.env_steps < settings.total_steps:
+            due = crossed_ckpt(self.env_steps) or self.checkpoint_requested
+            if due and self.env_steps < settings.total_steps:
                 self.checkpoint()
             if progress is not None:
                 last = self.evaluations[-1][1] if self.evaluations else None
@@ -152,6 +164,8 @@ class Trainer:
                         last_eval_return=last,
                     )
                 )
+        if self.stop_requested and self.env_steps < settings.total_steps:
+            raise RunInterrupted(self.env_steps, self.last_checkpoint)
         if self.evaluations[-1][0] != self.env_steps:
             self._evaluate(log)
         self.checkpoint()
@@ -228,7 +242,9 @@ class Trainer:
     # -- checkpoints --------------------------------------------------------------------------------------------
 
     def checkpoint(self) -> Path:
-        return save_checkpoint(self.run_dir, self.state_dict(), self.env_steps)
+        self.checkpoint_requested = False
+        self.last_checkpoint = save_checkpoint(self.run_dir, self.state_dict(), self.env_steps)
+        return self.last_checkpoint
 
     def state_dict(self) -> dict[str, Any]:
         """Tensors and plain data that continue this run exactly."""
@@ -246,6 +262,8 @@ class Trainer:
             "evaluations": [list(row) for row in self.evaluations],
             "win_rates": [list(row) for row in self.win_rates],
             "env_state": None if env_state is None else _arrays_to_tensors(env_state),
+            "train_returns": list(self._train_returns),  # so a resumed run logs the same training rows
+            "wins": list(self._wins),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -256,6 +274,8 @@ class Trainer:
         self.tracker.returns[...] = state["episode_returns"].numpy()
         self.evaluations = [(int(s), float(m), float(d)) for s, m, d in state["evaluations"]]
         self.win_rates = [(int(s), float(r)) for s, r in state.get("win_rates", [])]
+        self._train_returns = [float(r) for r in state.get("train_returns", [])]
+        self._wins = [float(w) for w in state.get("wins", [])]
         if state["env_state"] is not None:
             self.current = self.env.set_state(_tensors_to_arrays(state["env_state"]))
         else:

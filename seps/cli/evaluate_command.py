@@ -5,19 +5,21 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from seps.cli.options import integer
 from seps.errors import ConfigError
-from seps.experiment import resume
 
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("evaluate", help="evaluate the last checkpoint of a run directory")
     parser.add_argument("run_dir")
-    parser.add_argument("--episodes", type=int, default=None, help="default: the run's eval_episodes")
+    parser.add_argument("--episodes", type=integer, default=None, help="default: the run's eval_episodes")
     parser.add_argument("--sampled", action="store_true", help="sample actions instead of taking the greedy ones")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from seps.experiment import resume  # torch: imported once the arguments are known to be good
+
     if args.episodes is not None and args.episodes <= 0:
         raise ConfigError(f"--episodes must be > 0: {args.episodes}")
     experiment = resume(args.run_dir)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from seps.errors import ConfigError
+from seps.options import Mismatch, coerce, parse_value
 
 
 def parse_options(items: list[str] | None, sections: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """Turn ``["encoder.updates=500", "cluster.k=3"]`` into ``{"encoder": {"updates": 500}, "cluster": {"k": 3}}``.
 
-    Values are read as YAML, so ``3`` is an int, ``[0, 0, 1]`` a list and ``true`` a bool.
+    Values are read by :func:`seps.options.parse_value`: ``3`` is an int, ``1e-3`` a float, ``[0, 0, 1]`` a
+    list and ``true`` a bool; the component then converts each to the type its field declares.
     """
     parsed: dict[str, dict[str, Any]] = {section: {} for section in sections}
     for item in items or []:
@@ -25,21 +27,40 @@ def parse_options(items: list[str] | None, sections: tuple[str, ...]) -> dict[st
         if section not in parsed:
             raise ConfigError(f"option {item!r}: unknown section {section!r}; valid sections: {', '.join(sections)}")
         try:
-            value = yaml.safe_load(raw)
-        except yaml.YAMLError:
+            value = parse_value(raw)
+        except ConfigError:
             raise ConfigError(f"option {item!r}: cannot read the value {raw!r}") from None
         parsed[section][name] = tuple(value) if isinstance(value, list) else value
     return parsed
 
 
-def check_writable_dir(path: str | Path) -> Path:
-    """Raise unless ``path`` is, or can be created as, a writable directory. Writes nothing."""
+def integer(text: str) -> int:
+    """argparse type for counts and seeds: ``200000``, ``2e5`` and ``200_000`` are the same int."""
+    try:
+        return int(coerce(text, int))
+    except (Mismatch, ConfigError):
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def check_writable_dir(path: str | Path, flag: str = "--out") -> Path:
+    """Raise unless ``path`` is, or can be created as, a writable directory; leaves nothing behind.
+
+    Permission bits do not tell (root passes ``os.access`` on ``/proc``), so the nearest existing
+    directory is tried: a temporary file is created in it and removed.
+    """
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise ConfigError(f"--out {path} exists and is not a directory; choose another path")
-    existing = path
+        raise ConfigError(f"{flag} {path} exists and is not a directory; choose another path")
+    existing = path.absolute()
     while not existing.exists():
         existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"--out {path} is not writable (no write permission on {existing}); choose another path")
+    if not existing.is_dir():
+        raise ConfigError(f"{flag} {path} is not writable ({existing} is not a directory); choose another path")
+    try:
+        handle, name = tempfile.mkstemp(prefix=".seps-write-check-", dir=existing)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ConfigError(f"{flag} {path} is not writable ({existing}: {reason}); choose another path") from None
+    os.close(handle)
+    os.unlink(name)
     return path

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from seps.builtin_components import load_builtins
-from seps.cli.options import check_writable_dir, parse_options
-from seps.cli.stage_bar import StageBar
+from seps.checks import check_partitioner_fits, check_seed
+from seps.cli.options import check_writable_dir, integer, parse_options
 from seps.collect import CollectConfig
 from seps.errors import ConfigError
-from seps.pipeline import PartitionResult, partition_agents, save_partition
-from seps.records import Transitions
+from seps.registry import PARTITIONERS, resolve
 from seps.threads import check_threads
+
+if TYPE_CHECKING:
+    from seps.pipeline import PartitionResult
 
 logger = logging.getLogger(__name__)
 
@@ -23,22 +24,26 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--env", default="bps-1", help="registered env name (see `seps list`)")
     parser.add_argument("--encoder", default="vae", help="registered encoder or 'module:Class'")
     parser.add_argument("--cluster", default="kmeans_db", help="registered partitioner or 'module:Class'")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--collect-steps", type=int, default=None, help="batched env steps of random actions")
-    parser.add_argument("--num-envs", type=int, default=None, help="parallel env copies while collecting")
+    parser.add_argument("--seed", type=integer, default=0)
+    parser.add_argument("--collect-steps", type=integer, default=None, help="batched env steps of random actions")
+    parser.add_argument("--num-envs", type=integer, default=None, help="parallel env copies while collecting")
     parser.add_argument("--transitions", default=None, help="reuse a transitions .npz instead of collecting")
     parser.add_argument(
         "-o", "--option", action="append", metavar="SECTION.KEY=VALUE", help="encoder.* or cluster.* option"
     )
     parser.add_argument("--out", default=None, help="directory for partition.json, embeddings.npz, transitions.npz")
-    parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads (default 1)")
+    parser.add_argument("--threads", type=integer, default=1, help="torch and BLAS threads (default 1)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    load_builtins()
+    # Everything that can fail on the arguments alone fails here, before torch is even imported.
+    out = check_writable_dir(args.out) if args.out else None
+    check_seed(args.seed)
     options = parse_options(args.option, ("encoder", "cluster"))
+    partitioner = resolve(PARTITIONERS, args.cluster, **options["cluster"])
+    check_partitioner_fits(partitioner, args.env)
     collect_options = {
         key: value for key, value in (("steps", args.collect_steps), ("num_envs", args.num_envs)) if value is not None
     }
@@ -53,17 +58,19 @@ def run(args: argparse.Namespace) -> int:
         collect_config = CollectConfig(**collect_options)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"collect: {error}") from None
-    out = check_writable_dir(args.out) if args.out else None
+    from seps.cli.stage_bar import StageBar
+    from seps.pipeline import partition_agents
+    from seps.records import Transitions
+
     transitions = Transitions.load(args.transitions) if args.transitions else None
     with StageBar(enabled=not args.no_progress) as bar:
         result = partition_agents(
             args.env,
             args.encoder,
-            args.cluster,
+            partitioner,
             seed=args.seed,
             collect_config=collect_config,
             encoder_options=options["encoder"],
-            cluster_options=options["cluster"],
             transitions=transitions,
             threads=check_threads(args.threads),
             progress=bar,
@@ -95,6 +102,8 @@ def format_result(result: PartitionResult, env_name: str) -> str:
 
 
 def write_result(result: PartitionResult, out: Any) -> None:
+    from seps.pipeline import save_partition
+
     out.mkdir(parents=True, exist_ok=True)
     save_partition(out, result.partition, result.agent_types, result.embeddings)
     result.transitions.save(out / "transitions.npz")

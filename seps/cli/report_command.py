@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from seps.report import write_report
-from seps.report.summaries import export_summaries
-
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("report", help="write report.md (tables + PNG plots) for a sweep directory")
@@ -24,6 +21,9 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from seps.report import write_report
+    from seps.report.summaries import export_summaries
+
     if args.summaries is not None:
         copied = export_summaries(args.sweep_dir, args.summaries)
         print(f"copied the summaries of {copied} cells to {args.summaries}")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from seps.sweep import Outcome, SweepStatus, plan_sweep, run_sweep
+from seps.cli.options import integer
+
+if TYPE_CHECKING:
+    from seps.sweep import Outcome, SweepStatus
 
 
 def add_parser(subparsers: Any) -> None:
@@ -15,7 +18,7 @@ def add_parser(subparsers: Any) -> None:
         "sweep", help="run a grid of experiments from a YAML file; re-run the same command to resume it"
     )
     parser.add_argument("spec", metavar="SWEEP.yaml", help="sweep file (see docs/sweeps.md)")
-    parser.add_argument("--workers", type=int, default=1, help="cells run in parallel (0: in this process)")
+    parser.add_argument("--workers", type=integer, default=1, help="cells run in parallel (0: in this process)")
     parser.add_argument("--backend", choices=("local", "ray"), default="local", help="local process pool or Ray")
     parser.add_argument("--address", default=None, help="Ray cluster address, e.g. 'auto' or 'ray://head:10001'")
     parser.add_argument("--out", default=None, help="sweep directory (default: the file's 'out', else sweeps/NAME)")
@@ -25,6 +28,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from seps.sweep import plan_sweep, run_sweep
+
     if args.dry_run:
         spec, cells = plan_sweep(args.spec, out=args.out)
         print(f"{spec.name}: {len(cells)} cells ({spec.mode}) -> {spec.out}")

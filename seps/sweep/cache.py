@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from seps.collect import CollectConfig, collect
+from seps.collect import CollectConfig, check_collect_memory, collect
 from seps.pipeline import make_env
 from seps.records import Embeddings
 from seps.registry import ENCODERS, resolve
@@ -75,6 +75,7 @@ class EmbeddingCache:
             )
         environment = make_env(env.name, num_envs=collect_config.num_envs, **env.options)
         try:
+            check_collect_memory(collect_config, environment.n_agents, environment.max_obs_dim)
             transitions = collect(environment, collect_config.steps, seed=seed)
             agent_types = environment.agent_types
         finally:

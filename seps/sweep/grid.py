@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from seps.collect import CollectConfig
-from seps.config import ExperimentConfig
+from seps.config import ExperimentConfig, make_config
 from seps.methods import mode_fixes_partitioner, needs_embeddings
 from seps.registry import PARTITIONERS
 from seps.sweep.components import Component
@@ -106,7 +106,8 @@ class Cell:
     def experiment_config(self, run_root: str) -> ExperimentConfig:
         """The training run's configuration (train cells)."""
         overrides = {key: experiment_value(key, value) for key, value in self.settings.items()}
-        return ExperimentConfig(
+        return make_config(
+            f"cell {self.name}",
             method=self.method or "seps",
             env=self.env.name,
             env_options=dict(self.env.options),

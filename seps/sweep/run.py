@@ -83,7 +83,11 @@ def run_sweep(
         raise ConfigError("--address is for the ray backend; add --backend ray")
     checked, cells = plan_sweep(spec, out=out)
     sweep_dir = checked.out
-    sweep_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        message = f"cannot create the sweep directory {sweep_dir}: {error.strerror}; choose another --out"
+        raise ConfigError(message) from None
     _write_manifest(checked, cells)
     finished = [c for c in cells if is_done(cell_dir(sweep_dir, c.name))]
     tally = Tally(len(cells), progress)

@@ -29,7 +29,7 @@ import attrs
 
 from seps.builtin_components import load_builtins
 from seps.collect import CollectConfig
-from seps.config import ExperimentConfig
+from seps.config import ExperimentConfig, make_config
 from seps.errors import ConfigError, SepsError
 from seps.methods import mode_fixes_partitioner
 from seps.registry import ENCODERS, ENVS, LEARNERS, METHODS, PARTITIONERS
@@ -307,10 +307,7 @@ def _check_field(key: Any, value: Any, allowed: list[str], at: str) -> None:
         close = difflib.get_close_matches(str(key), allowed, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ConfigError(f"{at}: unknown setting {key!r}.{hint} Valid settings: {', '.join(allowed)}")
-    try:
-        ExperimentConfig(**{key: experiment_value(key, value)})
-    except (TypeError, ValueError) as error:  # attrs validators; ConfigError is a ValueError too
-        raise ConfigError(f"{at}: {error}") from None
+    make_config(at, **{key: experiment_value(key, value)})
 
 
 def experiment_value(key: str, value: Any) -> Any:

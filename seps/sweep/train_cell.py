@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from seps.experiment import Experiment, resume
-from seps.run_dir import RunDir
+from seps.run_dir import CONFIG, RunDir
 from seps.sweep.cache import write_json_atomic
 from seps.sweep.grid import Cell
 from seps.sweep.markers import (
@@ -25,22 +25,22 @@ logger = logging.getLogger(__name__)
 
 
 def run_train_cell(cell: Cell, directory: Path) -> Outcome:
-    """Run ``cell`` in ``directory`` to the end: skip if done, resume from a checkpoint, else start afresh."""
+    """Run ``cell`` in ``directory`` to the end: skip if done, resume a started run, else start afresh."""
     start = time.perf_counter()
     with cell_lock(directory):
         if is_done(directory):
             return Outcome(name=cell.name, status="skipped")
         clear_failure(directory)
         try:
-            if RunDir(directory).has_checkpoint():
+            if (directory / CONFIG).is_file():  # from its checkpoint, else its partition, else pre-training again
                 logger.info("resuming %s", directory)
                 experiment = resume(directory)
             else:
-                reset(directory)  # a run killed before its first checkpoint starts over
-                write_json_atomic(directory / CELL, {"name": cell.name, **cell.to_plain()})
+                reset(directory)  # killed before its config was written: nothing to keep
                 config = cell.experiment_config(run_root=str(directory.parent))
-                RunDir(directory).write_config(config)
-                experiment = Experiment(config, run_dir=directory)
+                experiment = Experiment(config, run_dir=directory)  # validates before anything is written
+                write_json_atomic(directory / CELL, {"name": cell.name, **cell.to_plain()})
+                RunDir(directory).write_config(experiment.resolved_config())
             result = experiment.run()
         except Exception as error:  # one failing cell must not stop the sweep; the error is recorded
             return mark_failed(directory, cell.name, error, time.perf_counter() - start)

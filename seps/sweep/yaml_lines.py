@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from seps.errors import ConfigError
+from seps.options import NumberLoader
 
 
 class LineDict(dict):  # type: ignore[type-arg]  # a plain dict to every consumer, plus key lines
@@ -22,8 +23,8 @@ class LineList(list):  # type: ignore[type-arg]
     lines: list[int]
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that builds :class:`LineDict` / :class:`LineList` and refuses duplicate keys."""
+class _LineLoader(NumberLoader):
+    """The options' loader (YAML 1.2 numbers and booleans) building LineDict / LineList, refusing duplicate keys."""
 
 
 def _mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:

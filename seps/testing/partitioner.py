@@ -8,9 +8,9 @@ In the spirit of scikit-learn's ``check_estimator``::
 A partitioner has ``fit(embeddings, seed=0) -> Partition`` (see ``seps.clustering.base``).
 The checks use small synthetic embeddings (three well-separated groups of agents) and
 verify: the return type, one label per agent, canonical numbering, finite integer-keyed
-``scores``, a ``method`` name, that ``Embeddings`` records and plain arrays give the same
-answer, determinism for a fixed seed, that the input is not modified, that N = 2 and
-N = 1 are handled (a valid partition or a seps ``ConfigError``), and that NaN embeddings
+``scores``, a ``method`` name, that plain arrays (optional: the pipeline passes ``Embeddings``
+records) give the record's answer when accepted, determinism for a fixed seed, that the input
+is not modified, that N = 2 and N = 1 are handled (a valid partition or a seps ``ConfigError``), and that NaN embeddings
 are refused with a seps error.
 """
 
@@ -56,31 +56,37 @@ def check_partitioner(partitioner: Any, embeddings: Embeddings | np.ndarray | No
     means = planted_embeddings() if embeddings is None else np.array(embeddings, dtype=np.float32)
     original = means.copy()
 
-    first = _fit(instance, name, means, seed)
+    record = _input_kind(instance, means, seed)
+
+    first = _fit(instance, name, record(means), seed)
     _check_partition(first, name, len(means))
     if not np.array_equal(means, original):
         raise PartitionerCheckError(f"{name}.fit modified its input embeddings; work on a copy")
-    again = _fit(instance, name, means.copy(), seed)
+    again = _fit(instance, name, record(means.copy()), seed)
     if not np.array_equal(first.labels, again.labels) or dict(first.scores) != dict(again.scores):
         raise PartitionerCheckError(
             f"{name}.fit is not deterministic: seed {seed} gave labels {first.labels.tolist()} and then "
             f"{again.labels.tolist()}; derive all randomness from the seed argument"
         )
-    record = _fit(instance, name, Embeddings(means=means.copy(), encoder="check"), seed)
-    if not np.array_equal(first.labels, record.labels):
+    other: Any = np.asarray if record is _record else _record
+    try:  # the pipeline passes records; a partitioner may take plain arrays too, and then they must agree
+        second = instance.fit(other(means.copy()), seed=seed)
+    except Exception:  # e.g. AttributeError: it reads embeddings.means
+        second = None
+    if isinstance(second, Partition) and not np.array_equal(first.labels, second.labels):
         raise PartitionerCheckError(
-            f"{name}.fit gave different labels for an Embeddings record ({record.labels.tolist()}) than for its "
-            f"means array ({first.labels.tolist()}); read embeddings.means when given an Embeddings"
+            f"{name}.fit gave different labels for an Embeddings record than for its means array "
+            f"({first.labels.tolist()} vs {second.labels.tolist()}); read embeddings.means when given an Embeddings"
         )
-    _check_partition(_fit(instance, name, means, seed + 1), name, len(means))
+    _check_partition(_fit(instance, name, record(means), seed + 1), name, len(means))
 
     for n_agents in (2, 1):
-        _check_small(instance, name, means[:n_agents].copy(), seed)
+        _check_small(instance, name, record, means[:n_agents].copy(), seed)
 
     broken = means.copy()
     broken[0, 0] = np.nan
     try:
-        instance.fit(broken, seed=seed)
+        instance.fit(record(broken), seed=seed)
     except SepsError:
         pass
     except Exception as error:
@@ -92,6 +98,21 @@ def check_partitioner(partitioner: Any, embeddings: Embeddings | np.ndarray | No
         raise PartitionerCheckError(f"{name}.fit accepted NaN embeddings; reject them with a seps ConfigError")
 
 
+def _record(array: np.ndarray) -> Embeddings:
+    return Embeddings(means=array, encoder="check")
+
+
+def _input_kind(instance: Any, means: np.ndarray, seed: int) -> Callable[[np.ndarray], Any]:
+    """What the checks pass: an Embeddings record (as the pipeline does), or a plain array if only that works."""
+    for kind in (_record, np.asarray):
+        try:
+            instance.fit(kind(means.copy()), seed=seed)
+        except Exception:  # the record's failure is reported by the first real check
+            continue
+        return kind
+    return _record
+
+
 def _fit(instance: Any, name: str, embeddings: Any, seed: int) -> Partition:
     fit: Callable[..., Any] = instance.fit
     try:
@@ -100,6 +121,16 @@ def _fit(instance: Any, name: str, embeddings: Any, seed: int) -> Partition:
         raise PartitionerCheckError(
             f"{name}.fit(embeddings, seed=...) failed: {error}; the signature must be fit(embeddings, seed=0)"
         ) from None
+    except (SepsError, PartitionerCheckError):
+        raise
+    except Exception as error:
+        given = (
+            f"an Embeddings record of {embeddings.n_agents}" if isinstance(embeddings, Embeddings) else len(embeddings)
+        )
+        raise PartitionerCheckError(
+            f"{name}.fit raised {type(error).__name__} ({error}) on {given} agents; "
+            "read the (N, m) array as seps.clustering.base.as_means(embeddings) does"
+        ) from None
     if not isinstance(result, Partition):
         raise PartitionerCheckError(
             f"{name}.fit returned {type(result).__name__}, not a seps.records.Partition; return Partition(labels=...)"
@@ -107,10 +138,10 @@ def _fit(instance: Any, name: str, embeddings: Any, seed: int) -> Partition:
     return result
 
 
-def _check_small(instance: Any, name: str, means: np.ndarray, seed: int) -> None:
+def _check_small(instance: Any, name: str, kind: Callable[[np.ndarray], Any], means: np.ndarray, seed: int) -> None:
     n_agents = len(means)
     try:
-        partition = _fit(instance, name, means, seed)
+        partition = _fit(instance, name, kind(means), seed)
     except ConfigError:
         return  # refusing an N it cannot handle, with a clear seps error, is allowed
     except PartitionerCheckError:
