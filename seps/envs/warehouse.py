@@ -151,6 +151,7 @@ class VectorWarehouse(MultiAgentEnv):
         ahead_x = np.clip(cx[:, None] + _DX[None, :], 0, self.width - 1)
         ahead_y = np.clip(cy[:, None] + _DY[None, :], 0, self.height - 1)
         self._ahead = ahead_y * self.width + ahead_x
+        self._padded_of = (cy + 1) * (self.width + 2) + cx + 1  # cell -> index in the padded grids
         self._cell_tables = _cell_tables(n_colours)
         self._self_table = _self_table(self.height, self.width, self.highway_flat)
 
@@ -198,7 +199,7 @@ class VectorWarehouse(MultiAgentEnv):
         self.steps += 1
         # ColouredWarehouse.step reports rware's step limit as truncation (never termination).
         ended = self.steps >= self.max_steps
-        obs = self._observe()
+        obs = self._observe(grid_agents, grid_shelves)
         truncated = np.repeat(ended[:, None], self.n_agents, axis=1)
         final_obs = obs
         if ended.any():
@@ -216,12 +217,16 @@ class VectorWarehouse(MultiAgentEnv):
         )
 
     def _grids(self) -> tuple[np.ndarray, np.ndarray]:
-        """Flat (E, H*W) agent ids and shelf ids (0 = none), as rware's ``_recalc_grid``."""
-        e, cells = self.num_envs, self.height * self.width
-        shelves = np.zeros((e, cells), dtype=np.int32)
-        shelves[self._rows, self.shelf_y * self.width + self.shelf_x] = np.arange(1, self.n_shelves + 1)
-        agents = np.zeros((e, cells), dtype=np.int32)
-        agents[self._rows, self.agent_y * self.width + self.agent_x] = np.arange(1, self.n_agents + 1)
+        """Agent ids and shelf ids (0 = none) as rware's ``_recalc_grid``, (E, (H+2)*(W+2)) padded by one cell.
+
+        Cell (x, y) is at ``(y + 1) * (W + 2) + x + 1`` (``_padded_of``); the border stays empty, as rware's
+        observation padding (sensor_range 1).
+        """
+        e, pw = self.num_envs, self.width + 2
+        shelves = np.zeros((e, (self.height + 2) * pw), dtype=np.int32)
+        shelves[self._rows, self.shelf_y * pw + self.shelf_x + pw + 1] = np.arange(1, self.n_shelves + 1)
+        agents = np.zeros_like(shelves)
+        agents[self._rows, self.agent_y * pw + self.agent_x + pw + 1] = np.arange(1, self.n_agents + 1)
         return agents, shelves
 
     def _move(self, act: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -234,13 +239,15 @@ class VectorWarehouse(MultiAgentEnv):
         start = self.agent_y * self.width + self.agent_x
         forward = act == FORWARD
         target = np.where(forward, self._ahead[start, self.agent_dir], start)
+        padded_start, padded_target = self._padded_of[start], self._padded_of[target]
         loaded = self.carrying >= 0
-        occupant = grid_agents[rows, target] - 1  # agent index at the target or -1
+        occupant = grid_agents[rows, padded_target] - 1  # agent index at the target or -1
         occupant_loaded = np.where(occupant >= 0, loaded[rows, np.maximum(occupant, 0)], False)
         # Warehouse.step: a loaded agent heading for a standing shelf is cancelled (NOOP, self-loop).
-        cancel = loaded & (target != start) & (grid_shelves[rows, target] > 0) & ~occupant_loaded
+        cancel = loaded & (target != start) & (grid_shelves[rows, padded_target] > 0) & ~occupant_loaded
         act = np.where(cancel, NOOP, act)
         target = np.where(cancel, start, target)
+        padded_target = np.where(cancel, padded_start, padded_target)
         moving = target != start
         nxt = np.where(moving, occupant, self._agent_index)  # successor agent, -1 for an empty cell
 
@@ -320,7 +327,7 @@ class VectorWarehouse(MultiAgentEnv):
         self.agent_dir = np.where(act == RIGHT, _TURN_RIGHT[self.agent_dir], self.agent_dir)
         self.agent_dir = np.where(act == LEFT, _TURN_LEFT[self.agent_dir], self.agent_dir)
         toggle = act == TOGGLE_LOAD
-        under = grid_shelves[rows, start] - 1  # the shelf standing at an unloaded agent's cell (stale grid, as rware)
+        under = grid_shelves[rows, padded_start] - 1  # the shelf standing at an unloaded agent's cell (stale grid, as rware)
         pick = toggle & ~loaded & (under >= 0)
         drop = toggle & loaded & ~self.highway_flat[start]
         self.carrying = np.where(pick, under, np.where(drop, -1, self.carrying))
@@ -328,10 +335,11 @@ class VectorWarehouse(MultiAgentEnv):
         # holds at most one agent and one shelf, so this equals a rebuild, cycles included).
         flat_agents, flat_shelves = grid_agents.reshape(-1), grid_shelves.reshape(-1)
         ge, gi = np.nonzero(go)
-        flat_agents[ge * grid_agents.shape[1] + start[ge, gi]] = 0
-        flat_agents[ge * grid_agents.shape[1] + target[ge, gi]] = gi + 1
-        flat_shelves[ce * grid_shelves.shape[1] + start[ce, ca]] = 0
-        flat_shelves[ce * grid_shelves.shape[1] + target[ce, ca]] = carried + 1
+        cols = grid_agents.shape[1]
+        flat_agents[ge * cols + padded_start[ge, gi]] = 0
+        flat_agents[ge * cols + padded_target[ge, gi]] = gi + 1
+        flat_shelves[ce * cols + padded_start[ce, ca]] = 0
+        flat_shelves[ce * cols + padded_target[ce, ca]] = carried + 1
         return grid_agents, grid_shelves
 
     def _node_rank(self, tied: np.ndarray, start: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -390,7 +398,7 @@ class VectorWarehouse(MultiAgentEnv):
         rewards = np.zeros((e_all, self.n_agents), dtype=np.float64)
         before = self.queue.copy()
         for gx, gy in self.goals:  # Warehouse.step: ``for y, x in self.goals`` reads grid[:, x, y] = (gy, gx)
-            cell = gy * self.width + gx
+            cell = self._padded_of[gy * self.width + gx]
             shelf = grid_shelves[:, cell] - 1
             slot_hit = (self.queue == shelf[:, None]) & (shelf[:, None] >= 0)
             copies = np.nonzero(slot_hit.any(axis=1))[0]
@@ -427,7 +435,7 @@ class VectorWarehouse(MultiAgentEnv):
             if len(copies) == 0:
                 continue
             old, slot = old[copies], slot[copies]
-            cells = self.shelf_y[copies, old] * self.width + self.shelf_x[copies, old]
+            cells = self._padded_of[self.shelf_y[copies, old] * self.width + self.shelf_x[copies, old]]
             carrier = grid_agents[copies, cells] - 1
             wrong = self.shelf_colours[copies, old] != self.colours[carrier]
             copies, old, slot, carrier = copies[wrong], old[wrong], slot[wrong], carrier[wrong]
@@ -446,20 +454,26 @@ class VectorWarehouse(MultiAgentEnv):
                 self.queue[redo, other] = self._replacement(redo)
 
     # -- observations ----------------------------------------------------------------------------------
-    def _observe(self) -> np.ndarray:
-        """float32 (E, N, obs_dim): rware's flattened ``_get_default_obs`` + shelf colours per view cell."""
-        e, n, w, c = self.num_envs, self.n_agents, self.width, self.n_colours
-        pw = w + 2
-        padded = (self.height + 2) * pw
-        # One code per cell of the padded grids (rware pads by sensor_range): agent part 0 (none) or
-        # 1 + direction, shelf part 0 (none) or 1 + requested * C + colour; code = agent * (2C + 1) + shelf.
-        codes = np.zeros((e, padded), dtype=np.intp)
-        requested = np.zeros((e, self.n_shelves), dtype=np.intp)
-        requested[self._rows, self.queue] = 1
-        codes[self._rows, self.shelf_y * pw + self.shelf_x + pw + 1] = 1 + requested * c + self.shelf_colours
-        corner = self.agent_y * pw + self.agent_x  # padded index of the window's top-left = cell - (1, 1)
-        codes[self._rows, corner + pw + 1] += (self.agent_dir + 1) * (2 * c + 1)
-        view = codes.reshape(-1)[(corner + self._rows * padded)[:, :, None] + self._window]  # (E, N, 9)
+    def _observe(self, grid_agents: np.ndarray | None = None, grid_shelves: np.ndarray | None = None) -> np.ndarray:
+        """float32 (E, N, obs_dim): rware's flattened ``_get_default_obs`` + shelf colours per view cell.
+
+        ``grid_agents``, ``grid_shelves``: the current ``_grids()`` if the caller has them.
+        """
+        if grid_agents is None or grid_shelves is None:
+            grid_agents, grid_shelves = self._grids()
+        e, n, w, c, s = self.num_envs, self.n_agents, self.width, self.n_colours, self.n_shelves
+        # The 3x3 view of each agent in the padded grids: ids of the agent and the shelf in each cell.
+        corner = self._rows * grid_agents.shape[1] + self.agent_y * (w + 2) + self.agent_x  # window's top-left
+        window = corner[:, :, None] + self._window
+        # One code per view cell: agent part 0 (none) or 1 + direction, shelf part 0 (none) or
+        # 1 + requested * C + colour; code = agent * (2C + 1) + shelf.
+        agent_code = np.zeros((e, n + 1), dtype=np.intp)
+        agent_code[:, 1:] = (self.agent_dir + 1) * (2 * c + 1)
+        shelf_code = np.zeros((e, s + 1), dtype=np.intp)
+        shelf_code[:, 1:] = 1 + self.shelf_colours
+        shelf_code[self._rows, self.queue + 1] += c
+        view = agent_code.reshape(-1)[grid_agents.reshape(-1)[window] + self._rows[:, :, None] * (n + 1)]
+        view += shelf_code.reshape(-1)[grid_shelves.reshape(-1)[window] + self._rows[:, :, None] * (s + 1)]
         features, colours = self._cell_tables
         loaded = self.carrying >= 0
         obs = np.empty((e, n, self.obs_dim), dtype=np.float32)
