@@ -188,11 +188,7 @@ class VectorWarehouse(MultiAgentEnv):
     # -- step ------------------------------------------------------------------------------------------
     def step(self, actions: np.ndarray) -> StepResult:
         """Apply ``actions`` (int (E, N), 0-4, in each agent's colour's action order) in every copy."""
-        if not self._started:
-            raise EnvError(f"{self.name}: step() was called before reset(); call env.reset(seed) first")
-        actions = self.check_actions(actions)
-        if actions.min() < 0 or actions.max() >= N_ACTIONS:
-            raise EnvError(f"{self.name}: actions must lie in 0..{N_ACTIONS - 1}")
+        actions = self.check_step_actions(actions, N_ACTIONS, started=self._started)
         act = self.action_table[self.colours[None, :], actions]
         grid_agents, grid_shelves = self._move(act)
         rewards = self._deliver(grid_agents, grid_shelves)
@@ -327,7 +323,7 @@ class VectorWarehouse(MultiAgentEnv):
         self.agent_dir = np.where(act == RIGHT, _TURN_RIGHT[self.agent_dir], self.agent_dir)
         self.agent_dir = np.where(act == LEFT, _TURN_LEFT[self.agent_dir], self.agent_dir)
         toggle = act == TOGGLE_LOAD
-        under = grid_shelves[rows, padded_start] - 1  # the shelf standing at an unloaded agent's cell (stale grid, as rware)
+        under = grid_shelves[rows, padded_start] - 1  # the shelf under an unloaded agent (stale grid, as rware)
         pick = toggle & ~loaded & (under >= 0)
         drop = toggle & loaded & ~self.highway_flat[start]
         self.carrying = np.where(pick, under, np.where(drop, -1, self.carrying))
@@ -350,9 +346,9 @@ class VectorWarehouse(MultiAgentEnv):
         """
         n = self.n_agents
         te, ti = np.nonzero(tied)
-        first_as_target = np.where(
-            target[te] == start[te, ti][:, None], 2 * np.arange(n)[None, :] + 1, 2 * n + 1
-        ).min(axis=1)
+        first_as_target = np.where(target[te] == start[te, ti][:, None], 2 * np.arange(n)[None, :] + 1, 2 * n + 1).min(
+            axis=1
+        )
         rank = np.zeros(tied.shape, dtype=np.int64)
         rank[te, ti] = np.minimum(2 * ti, first_as_target)
         return rank
