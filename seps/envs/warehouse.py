@@ -520,23 +520,28 @@ class VectorWarehouse(MultiAgentEnv):
 def _set_order(env: VectorWarehouse, members: np.ndarray, start: np.ndarray, target: np.ndarray) -> dict | None:
     """Node order of networkx's subgraph for the component of ``members`` in one copy, or None if large.
 
-    Rebuilds rware's DiGraph adjacency for copy e in plain dicts (edges in agent order), runs
-    ``_plain_bfs`` from the component's first node in graph order, and iterates
-    ``set(iter(component))`` as ``show_nodes`` + ``FilterAtlas.__iter__`` do.
+    Rebuilds the component's part of rware's DiGraph adjacency in plain dicts (edges in agent order),
+    runs ``_plain_bfs`` from the component's first node in graph order, and iterates
+    ``set(iter(component))`` as ``show_nodes`` + ``FilterAtlas.__iter__`` do. Only the members' edges
+    touch the component's nodes (every agent has one out-edge; any other agent whose edge reached them
+    would be a member), so their adjacency lists, and the component's nodes' order of first appearance
+    in rware's ``add_edge`` loop, are those of the whole graph.
     """
     w = env.width
+    total_nodes = len(set(start.tolist()) | set(target.tolist()))  # nodes of the whole graph
+    if not 2 * (len(members) + 1) < total_nodes:  # a sink tree: its members' cells and the sink
+        return None
     node_of = lambda cell: (int(cell) % w, int(cell) // w)  # noqa: E731 - rware's (x, y) node keys
     succ: dict[tuple[int, int], list] = {}
     pred: dict[tuple[int, int], list] = {}
-    for i in range(env.n_agents):  # rebuilding one copy's graph for a tie, as rware's add_edge loop
+    for i in members.tolist():  # the component's add_edge calls, in agent order
         u, v = node_of(start[i]), node_of(target[i])
         for node in (u, v):
             succ.setdefault(node, [])
             pred.setdefault(node, [])
         succ[u].append(v)
         pred[v].append(u)
-    comp_cells = {node_of(start[j]) for j in members} | {node_of(target[j]) for j in members}
-    source = next(node for node in succ if node in comp_cells)
+    source = next(iter(succ))
     seen = {source}
     level = [source]
     while level:
@@ -547,8 +552,6 @@ def _set_order(env: VectorWarehouse, members: np.ndarray, start: np.ndarray, tar
                     seen.add(w2)
                     level.append(w2)
     nodes = set(n for n in seen if n in succ)  # set(generator), as nbunch_iter; not set(seen)
-    if not 2 * len(nodes) < len(succ):
-        return None
     return {node: k for k, node in enumerate(nodes)}
 
 
