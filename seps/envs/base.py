@@ -132,6 +132,16 @@ class MultiAgentEnv(ABC):
             )
         return actions.astype(np.int64, copy=False)
 
+    def check_step_actions(self, actions: np.ndarray, n_actions: int, *, started: bool) -> np.ndarray:
+        """``check_actions`` for a step: refuse a step before ``reset()`` and values outside ``0..n_actions-1``."""
+        if not started:
+            raise EnvError(f"{self.name}: step() was called before reset(); call env.reset(seed) first")
+        actions = self.check_actions(actions)
+        low, high = actions.min(), actions.max()
+        if low < 0 or high >= n_actions:
+            raise EnvError(f"{self.name}: actions must lie in 0..{n_actions - 1}, got values {low}..{high}")
+        return actions
+
 
 def check_discrete(action_spaces: Sequence[spaces.Space], env_name: str) -> tuple[spaces.Discrete, ...]:
     """Return the spaces as Discrete, or raise naming the agent whose space is not Discrete."""

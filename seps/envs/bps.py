@@ -183,13 +183,7 @@ class BlindParticleSpread(MultiAgentEnv):
 
     def step(self, actions: np.ndarray) -> StepResult:
         """Move every agent of every copy by ``actions`` (int (E, N), values 0-4) and score the new positions."""
-        if not self._started:
-            raise EnvError(f"{self.name}: step() was called before reset(); call env.reset(seed) first")
-        actions = self.check_actions(actions)
-        if actions.min() < 0 or actions.max() >= N_ACTIONS:
-            raise EnvError(
-                f"{self.name}: actions must lie in 0..{N_ACTIONS - 1}, got values {actions.min()}..{actions.max()}"
-            )
+        actions = self.check_step_actions(actions, N_ACTIONS, started=self._started)
         # MPE integrate_state: damp, accelerate, then move with the new velocity.
         self.agent_vel *= 1.0 - DAMPING
         self.agent_vel += _DELTA_V[actions]

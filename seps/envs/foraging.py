@@ -142,11 +142,7 @@ class VectorForaging(MultiAgentEnv):
 
     def step(self, actions: np.ndarray) -> StepResult:
         """``ForagingEnv.step`` in every copy; invalid actions become NONE, as in lbforaging."""
-        if not self._started:
-            raise EnvError(f"{self.name}: step() was called before reset(); call env.reset(seed) first")
-        actions = self.check_actions(actions)
-        if actions.min() < 0 or actions.max() >= N_ACTIONS:
-            raise EnvError(f"{self.name}: actions must lie in 0..{N_ACTIONS - 1}")
+        actions = self.check_step_actions(actions, N_ACTIONS, started=self._started)
         num_envs, n_agents = actions.shape
         self.t += 1
         # "Action(a) if Action(a) in self._valid_actions[p] else Action.NONE"

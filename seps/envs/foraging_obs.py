@@ -63,30 +63,40 @@ def observe(
     copy_of, food_row, food_col = np.nonzero(field)
     counts = np.bincount(copy_of, minlength=num_envs)
     rank = np.arange(copy_of.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    food = np.full((num_envs, n_food, 3), -(2**30), dtype=np.int32)  # row, col, level; missing: never seen
-    food[copy_of, rank] = np.stack([food_row, food_col, field[copy_of, food_row, food_col]], axis=1)
+    food_at = copy_of * n_food + rank
+    food_row_of = np.full(num_envs * n_food, -(2**30), dtype=np.int32)  # missing food: never seen
+    food_row_of[food_at] = food_row
+    food_col_of = np.full(num_envs * n_food, -(2**30), dtype=np.int32)
+    food_col_of[food_at] = food_col
+    food_level_of = np.zeros(num_envs * n_food, dtype=np.int32)
+    food_level_of[food_at] = field[copy_of, food_row, food_col]
     # The view is rows top .. row + sight: 0 <= rel <= reach + sight, one unsigned comparison.
-    seen = (
-        (food[:, None, :, 0] - top[:, :, None]).view(np.uint32) <= (reach_row + sight).view(np.uint32)[..., None]
-    ) & ((food[:, None, :, 1] - left[:, :, None]).view(np.uint32) <= (reach_col + sight).view(np.uint32)[..., None])
+    rel_row = food_row_of.reshape(num_envs, 1, n_food) - top[:, :, None]
+    rel_col = food_col_of.reshape(num_envs, 1, n_food) - left[:, :, None]
+    seen = (rel_row.view(np.uint32) <= (reach_row + sight).view(np.uint32)[..., None]) & (
+        rel_col.view(np.uint32) <= (reach_col + sight).view(np.uint32)[..., None]
+    )
     slot = np.cumsum(seen, axis=2, dtype=np.int32)
     e, n, f = np.nonzero(seen)  # only the food each agent sees is written
     at = start[e, n] + 3 * (slot[e, n, f] - 1)
-    flat[at] = food[e, f, 0] - top[e, n]
-    flat[at + 1] = food[e, f, 1] - left[e, n]
-    flat[at + 2] = food[e, f, 2]
+    flat[at] = rel_row[e, n, f]
+    flat[at + 1] = rel_col[e, n, f]
+    flat[at + 2] = food_level_of[e * n_food + f]
 
-    # Agents: visible ones, the observer first, then the others in index order.
+    # Agents: visible ones, the observer first (always seen: its own slot 0), then the others in index order.
+    out[..., 3 * n_food] = reach_row
+    out[..., 3 * n_food + 1] = reach_col
+    if per_agent == 3:
+        out[..., 3 * n_food + 2] = levels
     span = np.uint32(2 * sight)
-    seen = ((row[:, None, :] - top[:, :, None]).view(np.uint32) <= span) & (
-        (col[:, None, :] - left[:, :, None]).view(np.uint32) <= span
-    )  # (E, N, N): agent m seen by agent n
-    others = ~np.eye(n_agents, dtype=bool)
-    slot = np.cumsum(seen & others, axis=2, dtype=np.int32) * others
+    rel_row = row[:, None, :] - top[:, :, None]  # (E, N, N): agent m as seen by agent n
+    rel_col = col[:, None, :] - left[:, :, None]
+    seen = (rel_row.view(np.uint32) <= span) & (rel_col.view(np.uint32) <= span) & ~np.eye(n_agents, dtype=bool)
+    slot = np.cumsum(seen, axis=2, dtype=np.int32)
     e, n, m = np.nonzero(seen)
     at = start[e, n] + 3 * n_food + per_agent * slot[e, n, m]
-    flat[at] = row[e, m] - top[e, n]
-    flat[at + 1] = col[e, m] - left[e, n]
+    flat[at] = rel_row[e, n, m]
+    flat[at + 1] = rel_col[e, n, m]
     if per_agent == 3:
         flat[at + 2] = levels[e, m]
     return out

@@ -146,6 +146,14 @@ class VectorWarehouse(MultiAgentEnv):
         wy, wx = np.divmod(np.arange(9), 3)
         self._window = wy * (self.width + 2) + wx
         self.highway_flat = self.highways.reshape(-1).astype(bool)
+        # The cell ahead of each cell in each direction, clipped at the walls (Warehouse.step's target).
+        cy, cx = np.divmod(np.arange(self.height * self.width), self.width)
+        ahead_x = np.clip(cx[:, None] + _DX[None, :], 0, self.width - 1)
+        ahead_y = np.clip(cy[:, None] + _DY[None, :], 0, self.height - 1)
+        self._ahead = ahead_y * self.width + ahead_x
+        self._padded_of = (cy + 1) * (self.width + 2) + cx + 1  # cell -> index in the padded grids
+        self._cell_tables = _cell_tables(n_colours)
+        self._self_table = _self_table(self.height, self.width, self.highway_flat)
 
     # -- random draws (a hook: the equivalence test replays rware's own generator here) --------
     def _draw(self, copies: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -180,18 +188,14 @@ class VectorWarehouse(MultiAgentEnv):
     # -- step ------------------------------------------------------------------------------------------
     def step(self, actions: np.ndarray) -> StepResult:
         """Apply ``actions`` (int (E, N), 0-4, in each agent's colour's action order) in every copy."""
-        if not self._started:
-            raise EnvError(f"{self.name}: step() was called before reset(); call env.reset(seed) first")
-        actions = self.check_actions(actions)
-        if actions.min() < 0 or actions.max() >= N_ACTIONS:
-            raise EnvError(f"{self.name}: actions must lie in 0..{N_ACTIONS - 1}")
+        actions = self.check_step_actions(actions, N_ACTIONS, started=self._started)
         act = self.action_table[self.colours[None, :], actions]
-        self._move(act)
-        rewards = self._deliver()
+        grid_agents, grid_shelves = self._move(act)
+        rewards = self._deliver(grid_agents, grid_shelves)
         self.steps += 1
         # ColouredWarehouse.step reports rware's step limit as truncation (never termination).
         ended = self.steps >= self.max_steps
-        obs = self._observe()
+        obs = self._observe(grid_agents, grid_shelves)
         truncated = np.repeat(ended[:, None], self.n_agents, axis=1)
         final_obs = obs
         if ended.any():
@@ -209,30 +213,37 @@ class VectorWarehouse(MultiAgentEnv):
         )
 
     def _grids(self) -> tuple[np.ndarray, np.ndarray]:
-        """Flat (E, H*W) agent ids and shelf ids (0 = none), as rware's ``_recalc_grid``."""
-        e, cells = self.num_envs, self.height * self.width
-        shelves = np.zeros((e, cells), dtype=np.int64)
-        shelves[self._rows, self.shelf_y * self.width + self.shelf_x] = np.arange(1, self.n_shelves + 1)
-        agents = np.zeros((e, cells), dtype=np.int64)
-        agents[self._rows, self.agent_y * self.width + self.agent_x] = np.arange(1, self.n_agents + 1)
+        """Agent ids and shelf ids (0 = none) as rware's ``_recalc_grid``, (E, (H+2)*(W+2)) padded by one cell.
+
+        Cell (x, y) is at ``(y + 1) * (W + 2) + x + 1`` (``_padded_of``); the border stays empty, as rware's
+        observation padding (sensor_range 1).
+        """
+        e, pw = self.num_envs, self.width + 2
+        shelves = np.zeros((e, (self.height + 2) * pw), dtype=np.int32)
+        shelves[self._rows, self.shelf_y * pw + self.shelf_x + pw + 1] = np.arange(1, self.n_shelves + 1)
+        agents = np.zeros_like(shelves)
+        agents[self._rows, self.agent_y * pw + self.agent_x + pw + 1] = np.arange(1, self.n_agents + 1)
         return agents, shelves
 
-    def _move(self, act: np.ndarray) -> None:
-        """Movement, turns and loading of rware's ``Warehouse.step`` for all copies at once."""
+    def _move(self, act: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Movement, turns and loading of rware's ``Warehouse.step`` for all copies at once.
+
+        Returns the grids of the new positions (as ``_grids`` would rebuild them, updated in place).
+        """
         n, rows = self.n_agents, self._rows
         grid_agents, grid_shelves = self._grids()
         start = self.agent_y * self.width + self.agent_x
-        tx = np.clip(self.agent_x + _DX[self.agent_dir], 0, self.width - 1)
-        ty = np.clip(self.agent_y + _DY[self.agent_dir], 0, self.height - 1)
         forward = act == FORWARD
-        target = np.where(forward, ty * self.width + tx, start)
+        target = np.where(forward, self._ahead[start, self.agent_dir], start)
+        padded_start, padded_target = self._padded_of[start], self._padded_of[target]
         loaded = self.carrying >= 0
-        occupant = grid_agents[rows, target] - 1  # agent index at the target or -1
+        occupant = grid_agents[rows, padded_target] - 1  # agent index at the target or -1
         occupant_loaded = np.where(occupant >= 0, loaded[rows, np.maximum(occupant, 0)], False)
         # Warehouse.step: a loaded agent heading for a standing shelf is cancelled (NOOP, self-loop).
-        cancel = loaded & (target != start) & (grid_shelves[rows, target] > 0) & ~occupant_loaded
+        cancel = loaded & (target != start) & (grid_shelves[rows, padded_target] > 0) & ~occupant_loaded
         act = np.where(cancel, NOOP, act)
         target = np.where(cancel, start, target)
+        padded_target = np.where(cancel, padded_start, padded_target)
         moving = target != start
         nxt = np.where(moving, occupant, self._agent_index)  # successor agent, -1 for an empty cell
 
@@ -258,22 +269,25 @@ class VectorWarehouse(MultiAgentEnv):
         dst = flat_nxt[src]
         dist_flat = np.zeros(size + 1, dtype=np.int64)
         while len(src):  # rounds along the chains
-            new = np.zeros_like(dist_flat)
+            new = np.zeros(size + 1, dtype=np.int64)
             np.maximum.at(new, dst, dist_flat[src] + 1)
             if np.array_equal(new, dist_flat):
                 break
             dist_flat = new
         dist = dist_flat[:size].reshape(nxt.shape)
-        rank = self._node_rank(start, target)
         # The predecessor kept at each cell: the longest chain, ties to the earliest node (rank).
         cell = (target + self._cell_offset).reshape(-1)
         longest = np.full(self.num_envs * self.height * self.width, -1, dtype=np.int64)
         np.maximum.at(longest, cell[sink_flat], dist.reshape(-1)[sink_flat])
         at_max = reaches_sink & (dist == longest[cell].reshape(nxt.shape))
-        ties = np.bincount(cell[at_max.reshape(-1)], minlength=len(longest))
-        tied = at_max & (ties[cell] >= 2).reshape(nxt.shape)
-        if tied.any():
-            rank = self._fix_ties(rank, tied, start, target, reaches_sink, flat_nxt)
+        # Cells with two or more predecessors at the longest chain (duplicates among sorted cells).
+        at_cells = np.sort(cell[at_max.reshape(-1)])
+        tied_cells = at_cells[1:][at_cells[1:] == at_cells[:-1]]
+        rank = np.zeros_like(dist)  # read only where tied: an untied cell has a single candidate
+        tied = self._false
+        if len(tied_cells):
+            tied = at_max & np.isin(cell, tied_cells).reshape(nxt.shape)
+            rank = self._fix_ties(self._node_rank(tied, start, target), tied, start, target, reaches_sink, flat_nxt)
         key = np.where(at_max, -rank, np.iinfo(np.int64).min).reshape(-1)
         best = np.full(len(longest), np.iinfo(np.int64).min, dtype=np.int64)
         np.maximum.at(best, cell[sink_flat], key[sink_flat])
@@ -303,23 +317,41 @@ class VectorWarehouse(MultiAgentEnv):
         self.agent_x = np.where(go, target % self.width, self.agent_x)
         self.agent_y = np.where(go, target // self.width, self.agent_y)
         ce, ca = np.nonzero(go & loaded)  # carried shelves move with their robots
-        self.shelf_x[ce, self.carrying[ce, ca]] = self.agent_x[ce, ca]
-        self.shelf_y[ce, self.carrying[ce, ca]] = self.agent_y[ce, ca]
+        carried = self.carrying[ce, ca]
+        self.shelf_x[ce, carried] = self.agent_x[ce, ca]
+        self.shelf_y[ce, carried] = self.agent_y[ce, ca]
         self.agent_dir = np.where(act == RIGHT, _TURN_RIGHT[self.agent_dir], self.agent_dir)
         self.agent_dir = np.where(act == LEFT, _TURN_LEFT[self.agent_dir], self.agent_dir)
         toggle = act == TOGGLE_LOAD
-        under = grid_shelves[rows, start] - 1  # the shelf standing at an unloaded agent's cell (stale grid, as rware)
+        under = grid_shelves[rows, padded_start] - 1  # the shelf under an unloaded agent (stale grid, as rware)
         pick = toggle & ~loaded & (under >= 0)
         drop = toggle & loaded & ~self.highway_flat[start]
         self.carrying = np.where(pick, under, np.where(drop, -1, self.carrying))
+        # rware's _recalc_grid, as an update: clear the cells left, then write the cells entered (every cell
+        # holds at most one agent and one shelf, so this equals a rebuild, cycles included).
+        flat_agents, flat_shelves = grid_agents.reshape(-1), grid_shelves.reshape(-1)
+        ge, gi = np.nonzero(go)
+        cols = grid_agents.shape[1]
+        flat_agents[ge * cols + padded_start[ge, gi]] = 0
+        flat_agents[ge * cols + padded_target[ge, gi]] = gi + 1
+        flat_shelves[ce * cols + padded_start[ce, ca]] = 0
+        flat_shelves[ce * cols + padded_target[ce, ca]] = carried + 1
+        return grid_agents, grid_shelves
 
-    def _node_rank(self, start: np.ndarray, target: np.ndarray) -> np.ndarray:
-        """Position of each agent's start cell in the graph's node insertion order (add_edge per agent)."""
+    def _node_rank(self, tied: np.ndarray, start: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """Position of each tied agent's start cell in the graph's node insertion order (add_edge per agent).
+
+        Agent i adds its start as node 2i (unless it appeared earlier) and its target as 2i + 1;
+        entries of agents that are not ``tied`` are 0.
+        """
         n = self.n_agents
-        first_as_target = np.where(
-            target[:, None, :] == start[:, :, None], 2 * np.arange(n)[None, None, :] + 1, 2 * n + 1
-        ).min(axis=2)
-        return np.minimum(2 * np.arange(n)[None, :], first_as_target)
+        te, ti = np.nonzero(tied)
+        first_as_target = np.where(target[te] == start[te, ti][:, None], 2 * np.arange(n)[None, :] + 1, 2 * n + 1).min(
+            axis=1
+        )
+        rank = np.zeros(tied.shape, dtype=np.int64)
+        rank[te, ti] = np.minimum(2 * ti, first_as_target)
+        return rank
 
     def _fix_ties(
         self,
@@ -356,14 +388,13 @@ class VectorWarehouse(MultiAgentEnv):
         return rank
 
     # -- rewards ---------------------------------------------------------------------------------------
-    def _deliver(self) -> np.ndarray:
+    def _deliver(self, grid_agents: np.ndarray, grid_shelves: np.ndarray) -> np.ndarray:
         """rware's goal loop (request replacement) and ColouredWarehouse._undo_wrong_deliveries."""
         e_all = self.num_envs
         rewards = np.zeros((e_all, self.n_agents), dtype=np.float64)
-        grid_agents, grid_shelves = self._grids()
         before = self.queue.copy()
         for gx, gy in self.goals:  # Warehouse.step: ``for y, x in self.goals`` reads grid[:, x, y] = (gy, gx)
-            cell = gy * self.width + gx
+            cell = self._padded_of[gy * self.width + gx]
             shelf = grid_shelves[:, cell] - 1
             slot_hit = (self.queue == shelf[:, None]) & (shelf[:, None] >= 0)
             copies = np.nonzero(slot_hit.any(axis=1))[0]
@@ -400,7 +431,7 @@ class VectorWarehouse(MultiAgentEnv):
             if len(copies) == 0:
                 continue
             old, slot = old[copies], slot[copies]
-            cells = self.shelf_y[copies, old] * self.width + self.shelf_x[copies, old]
+            cells = self._padded_of[self.shelf_y[copies, old] * self.width + self.shelf_x[copies, old]]
             carrier = grid_agents[copies, cells] - 1
             wrong = self.shelf_colours[copies, old] != self.colours[carrier]
             copies, old, slot, carrier = copies[wrong], old[wrong], slot[wrong], carrier[wrong]
@@ -419,33 +450,33 @@ class VectorWarehouse(MultiAgentEnv):
                 self.queue[redo, other] = self._replacement(redo)
 
     # -- observations ----------------------------------------------------------------------------------
-    def _observe(self) -> np.ndarray:
-        """float32 (E, N, obs_dim): rware's flattened ``_get_default_obs`` + shelf colours per view cell."""
-        e, n, w, c = self.num_envs, self.n_agents, self.width, self.n_colours
-        padded = (self.height + 2) * (w + 2)
-        # One feature row per cell of the padded grids (rware pads by sensor_range): has_agent,
-        # agent direction one-hot (UP where no agent, as rware writes), has_shelf, requested, colour one-hot.
-        features = np.zeros((e * padded, _CELL_FEATURES + c), dtype=np.float32)
-        features[:, 1] = 1.0
-        base = self._rows * padded + w + 3  # padded index of cell (0, 0)
-        agent_cells = (base + self.agent_y * (w + 2) + self.agent_x).reshape(-1)
-        features[agent_cells, :5] = self._agent_rows[self.agent_dir.reshape(-1)]
-        shelf_cells = (base + self.shelf_y * (w + 2) + self.shelf_x).reshape(-1)
-        requested = np.zeros((e, self.n_shelves), dtype=np.int64)
-        requested[self._rows, self.queue] = 1
-        code = (requested * c + self.shelf_colours).reshape(-1)
-        features[shelf_cells, 5:] = self._shelf_rows[code]
-        corner = self._rows * padded + self.agent_y * (w + 2) + self.agent_x  # window's top-left
-        view = features[corner[:, :, None] + self._window]  # (E, N, 9, 7 + C)
+    def _observe(self, grid_agents: np.ndarray | None = None, grid_shelves: np.ndarray | None = None) -> np.ndarray:
+        """float32 (E, N, obs_dim): rware's flattened ``_get_default_obs`` + shelf colours per view cell.
+
+        ``grid_agents``, ``grid_shelves``: the current ``_grids()`` if the caller has them.
+        """
+        if grid_agents is None or grid_shelves is None:
+            grid_agents, grid_shelves = self._grids()
+        e, n, w, c, s = self.num_envs, self.n_agents, self.width, self.n_colours, self.n_shelves
+        # The 3x3 view of each agent in the padded grids: ids of the agent and the shelf in each cell.
+        corner = self._rows * grid_agents.shape[1] + self.agent_y * (w + 2) + self.agent_x  # window's top-left
+        window = corner[:, :, None] + self._window
+        # One code per view cell: agent part 0 (none) or 1 + direction, shelf part 0 (none) or
+        # 1 + requested * C + colour; code = agent * (2C + 1) + shelf.
+        agent_code = np.zeros((e, n + 1), dtype=np.intp)
+        agent_code[:, 1:] = (self.agent_dir + 1) * (2 * c + 1)
+        shelf_code = np.zeros((e, s + 1), dtype=np.intp)
+        shelf_code[:, 1:] = 1 + self.shelf_colours
+        shelf_code[self._rows, self.queue + 1] += c
+        view = agent_code.reshape(-1)[grid_agents.reshape(-1)[window] + self._rows[:, :, None] * (n + 1)]
+        view += shelf_code.reshape(-1)[grid_shelves.reshape(-1)[window] + self._rows[:, :, None] * (s + 1)]
+        features, colours = self._cell_tables
+        loaded = self.carrying >= 0
         obs = np.empty((e, n, self.obs_dim), dtype=np.float32)
-        obs[..., 0] = self.agent_x
-        obs[..., 1] = self.agent_y
-        obs[..., 2] = self.carrying >= 0
-        obs[..., 3:7] = self._agent_rows[self.agent_dir, 1:]
-        obs[..., 7] = self.highway_flat[self.agent_y * w + self.agent_x]
-        obs[..., 8 : 8 + 9 * _CELL_FEATURES] = view[..., :_CELL_FEATURES].reshape(e, n, -1)
+        obs[..., :8] = self._self_table[((self.agent_y * w + self.agent_x) * 4 + self.agent_dir) * 2 + loaded]
+        obs[..., 8 : 8 + 9 * _CELL_FEATURES] = np.take(features, view, axis=0).reshape(e, n, -1)
         # ColouredWarehouse._make_obs: one-hot shelf colour per view cell, after rware's features.
-        obs[..., 8 + 9 * _CELL_FEATURES :] = view[..., _CELL_FEATURES:].reshape(e, n, -1)
+        obs[..., 8 + 9 * _CELL_FEATURES :] = np.take(colours, view, axis=0).reshape(e, n, -1)
         return obs
 
     def _result_now(self) -> StepResult:
@@ -489,23 +520,28 @@ class VectorWarehouse(MultiAgentEnv):
 def _set_order(env: VectorWarehouse, members: np.ndarray, start: np.ndarray, target: np.ndarray) -> dict | None:
     """Node order of networkx's subgraph for the component of ``members`` in one copy, or None if large.
 
-    Rebuilds rware's DiGraph adjacency for copy e in plain dicts (edges in agent order), runs
-    ``_plain_bfs`` from the component's first node in graph order, and iterates
-    ``set(iter(component))`` as ``show_nodes`` + ``FilterAtlas.__iter__`` do.
+    Rebuilds the component's part of rware's DiGraph adjacency in plain dicts (edges in agent order),
+    runs ``_plain_bfs`` from the component's first node in graph order, and iterates
+    ``set(iter(component))`` as ``show_nodes`` + ``FilterAtlas.__iter__`` do. Only the members' edges
+    touch the component's nodes (every agent has one out-edge; any other agent whose edge reached them
+    would be a member), so their adjacency lists, and the component's nodes' order of first appearance
+    in rware's ``add_edge`` loop, are those of the whole graph.
     """
     w = env.width
+    total_nodes = len(set(start.tolist()) | set(target.tolist()))  # nodes of the whole graph
+    if not 2 * (len(members) + 1) < total_nodes:  # a sink tree: its members' cells and the sink
+        return None
     node_of = lambda cell: (int(cell) % w, int(cell) // w)  # noqa: E731 - rware's (x, y) node keys
     succ: dict[tuple[int, int], list] = {}
     pred: dict[tuple[int, int], list] = {}
-    for i in range(env.n_agents):  # rebuilding one copy's graph for a tie, as rware's add_edge loop
+    for i in members.tolist():  # the component's add_edge calls, in agent order
         u, v = node_of(start[i]), node_of(target[i])
         for node in (u, v):
             succ.setdefault(node, [])
             pred.setdefault(node, [])
         succ[u].append(v)
         pred[v].append(u)
-    comp_cells = {node_of(start[j]) for j in members} | {node_of(target[j]) for j in members}
-    source = next(node for node in succ if node in comp_cells)
+    source = next(iter(succ))
     seen = {source}
     level = [source]
     while level:
@@ -516,9 +552,38 @@ def _set_order(env: VectorWarehouse, members: np.ndarray, start: np.ndarray, tar
                     seen.add(w2)
                     level.append(w2)
     nodes = set(n for n in seen if n in succ)  # set(generator), as nbunch_iter; not set(seen)
-    if not 2 * len(nodes) < len(succ):
-        return None
     return {node: k for k, node in enumerate(nodes)}
+
+
+def _cell_tables(n_colours: int) -> tuple[np.ndarray, np.ndarray]:
+    """Features of a view cell by its code (see ``_observe``): rware's 7 and the colour one-hot.
+
+    rware's ``_get_default_obs``: has_agent, agent direction one-hot (UP where no agent, as rware writes),
+    has_shelf, shelf_requested; then ColouredWarehouse's colour one-hot of the shelf (zeros where none).
+    """
+    shelf_codes = 2 * n_colours + 1
+    agent_part, shelf_part = np.divmod(np.arange(5 * shelf_codes), shelf_codes)
+    features = np.zeros((5 * shelf_codes, _CELL_FEATURES), dtype=np.float32)
+    features[:, 0] = agent_part > 0
+    features[np.arange(len(agent_part)), 1 + np.maximum(agent_part - 1, 0)] = 1.0
+    requested, colour = np.divmod(shelf_part - 1, n_colours)
+    features[:, 5] = shelf_part > 0
+    features[:, 6] = (shelf_part > 0) & (requested == 1)
+    colours = np.zeros((5 * shelf_codes, n_colours), dtype=np.float32)
+    has_shelf = np.nonzero(shelf_part > 0)[0]
+    colours[has_shelf, colour[has_shelf]] = 1.0
+    return features, colours
+
+
+def _self_table(height: int, width: int, highway_flat: np.ndarray) -> np.ndarray:
+    """rware's first 8 features (x, y, carrying, direction one-hot, on highway) by (cell * 4 + dir) * 2 + loaded."""
+    cell, direction, loaded = np.unravel_index(np.arange(height * width * 8), (height * width, 4, 2))
+    table = np.zeros((len(cell), 8), dtype=np.float32)
+    table[:, 0], table[:, 1] = cell % width, cell // width
+    table[:, 2] = loaded
+    table[np.arange(len(cell)), 3 + direction] = 1.0
+    table[:, 7] = highway_flat[cell]
+    return table
 
 
 def make_warehouse(
