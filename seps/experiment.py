@@ -205,7 +205,7 @@ class Experiment:
         return result
 
     def build_policy(self, plan: SharingPlan, env: MultiAgentEnv) -> tuple[GroupedActorCritic, ObservationAdapter]:
-        """Stage 4: the learner's policy class for ``plan`` on ``env``'s spaces (seeded), and its observation adapter."""
+        """Stage 4: the learner's ``policy_class`` for ``plan`` on ``env`` (seeded), and its observation adapter."""
         torch.manual_seed(self.config.seed)
         prepare = ObservationAdapter(env.n_agents, plan.append_agent_ids, self.device)
         hidden = self.config.hidden_sizes

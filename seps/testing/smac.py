@@ -294,11 +294,11 @@ class SmacStandIn:
         ally_width, enemy_width = 4 + self.shield + self.unit_type_bits, 3 + self.shield + self.unit_type_bits
         allies = np.zeros((self.n_agents, ally_width))
         enemies = np.zeros((self.n_enemies, enemy_width))
-        for agent in np.flatnonzero(self.ally_health > 0):
+        for agent in np.flatnonzero(self.ally_health > 0).tolist():
             allies[agent, 0] = self.ally_health[agent] / self.ally_max[agent]
             allies[agent, 2:4] = (self.ally_pos[agent] - MAP / 2) / MAP
             allies[agent, -self.unit_type_bits :] = self._type_bits(agent)
-        for enemy in np.flatnonzero(self.enemy_health > 0):
+        for enemy in np.flatnonzero(self.enemy_health > 0).tolist():
             enemies[enemy, 0] = self.enemy_health[enemy] / self.enemy_max[enemy]
             enemies[enemy, 1:3] = (self.enemy_pos[enemy] - MAP / 2) / MAP
             enemies[enemy, enemy_width - self.unit_type_bits + self._enemy_type_id(enemy)] = 1.0
