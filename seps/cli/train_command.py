@@ -28,7 +28,7 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--encoder", default=None, help="seps only (default vae)")
     parser.add_argument("--cluster", default=None, help="seps only (default kmeans_db)")
-    parser.add_argument("--learner", default="a2c", help="a2c or ppo (see `seps list`)")
+    parser.add_argument("--learner", default="a2c", help="a2c, ppo, maa2c or mappo (see `seps list`)")
     parser.add_argument(
         "--append-agent-ids",
         action="store_true",
