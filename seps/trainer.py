@@ -102,6 +102,7 @@ class Trainer:
         self.evaluations: list[tuple[int, float, float]] = []
         self.current: StepResult | None = None
         self.callback = CallbackList()
+        self._wins: list[float] = []
 
     # -- the loop ---------------------------------------------------------------------------------------------
 
