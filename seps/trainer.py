@@ -126,7 +126,7 @@ class Trainer:
             self._evaluate(log)
         start_time, start_steps = time.perf_counter(), self.env_steps
         train_returns: list[float] = []
-        self._wins: list[float] = []
+        self._wins = []
         while self.env_steps < settings.total_steps:
             crossed_eval = self._crossed(settings.eval_interval)
             crossed_ckpt = self._crossed(settings.checkpoint_interval)

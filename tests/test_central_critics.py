@@ -129,6 +129,26 @@ def test_central_critic_reads_the_state_and_the_actor_does_not() -> None:
         policy.value(obs)
 
 
+@pytest.mark.parametrize("assignment", [[0, 0, 0, 0], [0, 0, 1, 1], [0, 1, 2, 3], [1, 0, 1, 2]])
+def test_the_split_first_layer_is_the_critic_on_its_concatenated_input(assignment) -> None:
+    """critic_values (state part once per group, id part a row lookup) equals the MLP on [state, obs, id]."""
+    torch.manual_seed(0)
+    config = ActorCriticConfig(actor_hidden=(8,), critic_hidden=(8, 6))
+    policy = CentralCriticActorCritic(4, assignment, obs_dim=3, n_actions=2, config=config, state_dim=5)
+    generator = torch.Generator().manual_seed(1)
+    obs, state = torch.randn(7, 2, 4, 3, generator=generator), torch.randn(7, 2, 5, generator=generator)
+    routing = policy.routing()
+    split = policy.critic_values(obs, state, routing)
+    split.sum().backward()
+    split_grads = [p.grad.clone() for p in policy.critic.parameters()]
+    policy.zero_grad()
+    naive = policy.critic(policy.critic_input(obs, state), routing).squeeze(-1)
+    naive.sum().backward()
+    torch.testing.assert_close(split, naive, atol=1e-6, rtol=1e-5)
+    for got, want in zip(split_grads, [p.grad for p in policy.critic.parameters()], strict=True):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
 def test_the_rollout_keeps_the_state_the_agents_acted_in(tmp_path) -> None:
     """In a MAPPO run the stored state holds each agent's own position, and the stored values are V(obs, state)."""
 

@@ -145,6 +145,10 @@ class GroupedActorCritic(nn.Module):
         """What the critic reads, (..., N, critic_features): the agent's own observation (``state`` is unused)."""
         return obs
 
+    def critic_values(self, obs: Tensor, state: Tensor | None, routing: GroupRouting) -> Tensor:
+        """The critic on :meth:`critic_input`: values (..., N)."""
+        return self.critic(self.critic_input(obs, state), routing).squeeze(-1)
+
     def forward(
         self, obs: Tensor, action_mask: Tensor | None = None, state: Tensor | None = None
     ) -> tuple[Tensor, Tensor]:
@@ -152,12 +156,12 @@ class GroupedActorCritic(nn.Module):
         self._check_obs(obs)
         routing = self.routing()
         logits = self._masked_logits(self.actor(obs, routing), action_mask)
-        return logits, self.critic(self.critic_input(obs, state), routing).squeeze(-1)
+        return logits, self.critic_values(obs, state, routing)
 
     def value(self, obs: Tensor, state: Tensor | None = None) -> Tensor:
         """Critic only: obs (..., N, D) [and state (..., S)] -> values (..., N), e.g. to bootstrap."""
         self._check_obs(obs)
-        return self.critic(self.critic_input(obs, state), self.routing()).squeeze(-1)
+        return self.critic_values(obs, state, self.routing())
 
     def act(
         self,

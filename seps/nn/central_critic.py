@@ -20,6 +20,13 @@ reward (SMAC, ``reward_mode="sum"``) every agent's target is the same team retur
 The critic is a :class:`~seps.nn.grouped.GroupedMLP` with one parameter set per group of the
 partition, routed by the same ``assignment`` as the actor: grouped and stacked like the actor,
 so anything that regroups a policy's grouped layers covers it. No value normalisation is used.
+
+Cost: the input is ``S + D + N`` wide and the state alone is O(N), so applying the first layer
+to every agent's concatenated input costs O(N^2) per row. Its product is split instead
+(:meth:`CentralCriticActorCritic.critic_values`): ``[s, o_i, e_i] @ W_g = s @ W_g[:S] +
+o_i @ W_g[S:S+D] + W_g[S+D+i]``, the state's part once per group rather than once per agent
+and the id's part a row lookup. Same function (to float rounding; tested against
+:meth:`~CentralCriticActorCritic.critic_input`), O(N + K S) per row.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from torch import Tensor
 
 from seps.errors import ConfigError
 from seps.nn.actor_critic import GroupedActorCritic
+from seps.nn.grouped import GroupRouting
 
 
 class CentralCriticActorCritic(GroupedActorCritic):
@@ -41,8 +49,7 @@ class CentralCriticActorCritic(GroupedActorCritic):
     def critic_features(self) -> int:
         return self.state_dim + self.obs_dim + self.n_agents
 
-    def critic_input(self, obs: Tensor, state: Tensor | None) -> Tensor:
-        """(..., N, S + D + N): the state (..., S) repeated for every agent, its observation and its one-hot id."""
+    def _checked_state(self, obs: Tensor, state: Tensor | None) -> Tensor:
         if state is None:
             raise ConfigError(f"{type(self).__name__}'s critic needs the global state; pass state=(..., state_dim)")
         if state.shape[:-1] != obs.shape[:-2] or state.shape[-1] != self.state_dim:
@@ -50,7 +57,38 @@ class CentralCriticActorCritic(GroupedActorCritic):
                 f"state must have shape {(*obs.shape[:-2], self.state_dim)} to match obs {tuple(obs.shape)}, "
                 f"got {tuple(state.shape)}"
             )
+        return state
+
+    def critic_input(self, obs: Tensor, state: Tensor | None) -> Tensor:
+        """(..., N, S + D + N): the state (..., S) repeated for every agent, its observation and its one-hot id."""
+        state = self._checked_state(obs, state)
         leading = obs.shape[:-2]
         shared = state.unsqueeze(-2).expand(*leading, self.n_agents, self.state_dim)
         ids = torch.eye(self.n_agents, device=obs.device, dtype=obs.dtype).expand(*leading, -1, -1)
         return torch.cat([shared, obs, ids], dim=-1)
+
+    def critic_values(self, obs: Tensor, state: Tensor | None, routing: GroupRouting) -> Tensor:
+        """Values (..., N) of the critic on :meth:`critic_input`, with its first layer split (module docstring)."""
+        state = self._checked_state(obs, state)
+        first, *rest = self.critic.linears
+        s, d = self.state_dim, self.obs_dim
+        labels = self.assignment
+        weight = first.weight  # (K, S + D + N, H)
+        from_state = torch.einsum("...s,ksh->...kh", state, weight[:, :s]).index_select(-2, labels)  # (..., N, H)
+        from_obs = torch.einsum("...nd,ndh->...nh", obs, weight[labels, s : s + d])
+        agents = torch.arange(self.n_agents, device=labels.device)
+        from_id = weight[labels, s + d + agents] + first.bias[labels]  # (N, H): the one-hot id picks a row
+        hidden = self.critic.activations[0](from_state + from_obs + from_id)
+        last = len(rest) - 1
+        if self.n_groups == 1:
+            for index, layer in enumerate(rest):
+                hidden = layer.forward_shared(hidden)
+                if index < last:
+                    hidden = self.critic.activations[index + 1](hidden)
+            return hidden.squeeze(-1)
+        slots = routing.to_slots(hidden)
+        for index, layer in enumerate(rest):
+            slots = layer.forward_slots(slots, routing)
+            if index < last:
+                slots = self.critic.activations[index + 1](slots)
+        return routing.from_slots(slots, obs.shape[:-2]).squeeze(-1)
