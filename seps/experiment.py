@@ -262,17 +262,18 @@ class Experiment:
         return attrs.evolve(config, **changes)
 
     def build_policy(self, plan: SharingPlan, env: MultiAgentEnv) -> tuple[GroupedActorCritic, ObservationAdapter]:
-        """Stage 4: the grouped actor-critic for ``plan`` on ``env``'s spaces (seeded), and its observation adapter."""
+        """Stage 4: the learner's ``policy_class`` for ``plan`` on ``env`` (seeded), and its observation adapter."""
         torch.manual_seed(self.config.seed)
         prepare = ObservationAdapter(env.n_agents, plan.append_agent_ids, self.device)
         hidden = self.config.hidden_sizes
-        policy = GroupedActorCritic(
+        policy = self.learner.policy_class(
             n_agents=env.n_agents,
             assignment=plan.partition.labels,
             obs_dim=env.max_obs_dim + prepare.extra_features(env.n_agents),
             n_actions=env.max_n_actions,
             action_mask=env.static_action_mask(),
             config=ActorCriticConfig(actor_hidden=hidden, critic_hidden=hidden),
+            state_dim=env.state_dim,
         ).to(self.device)
         return policy, prepare
 

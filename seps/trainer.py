@@ -15,11 +15,11 @@ from torch import Tensor
 
 from seps.callbacks import CallbackList, TrainerCallback
 from seps.checkpoint import save_checkpoint
-from seps.envs.base import MultiAgentEnv, StepResult
+from seps.envs.base import MultiAgentEnv, StepResult, global_state
 from seps.errors import RunInterrupted
 from seps.evaluation import EpisodeTracker, episode_flags, evaluate
 from seps.learners.base import OnPolicyLearner
-from seps.learners.rollout import RolloutStorage
+from seps.learners.rollout import RolloutStep, RolloutStorage
 from seps.nn.actor_critic import GroupedActorCritic
 from seps.run_log import RunLog
 
@@ -87,9 +87,17 @@ class Trainer:
         self.prepare, self.settings, self.run_dir, self.device = prepare, settings, run_dir, device
         self.optimizer = learner.make_optimizer(policy)
         self.storage = RolloutStorage(
-            learner.n_steps, env.num_envs, env.n_agents, policy.obs_dim, policy.n_actions, device=device
+            learner.n_steps,
+            env.num_envs,
+            env.n_agents,
+            policy.obs_dim,
+            policy.n_actions,
+            device=device,
+            fields=learner.rollout_fields,
+            state_dim=env.state_dim,
+            action_shape=policy.action_shape,
+            action_dtype=policy.action_dtype,
         )
-        self._no_values = torch.zeros(env.num_envs, env.n_agents, device=device)
         self.generator = torch.Generator(device=device)
         self.generator.manual_seed(settings.seed)
         self.tracker = EpisodeTracker(env.num_envs, env.n_agents, env.team_reward)
@@ -135,7 +143,7 @@ class Trainer:
             self._train_returns += self._rollout()
             self.callback.on_rollout_end(self)
             metrics = self.learner.update(
-                self.policy, self.optimizer, self.storage, self._value(self.current.obs), self.generator
+                self.policy, self.optimizer, self.storage, self._value(self.current), self.generator
             )
             self.callback.on_update_end(self, metrics)
             speed = (self.env_steps - start_steps) / max(time.perf_counter() - start_time, 1e-9)
@@ -182,27 +190,24 @@ class Trainer:
         self.storage.clear()
         with torch.no_grad():
             for _ in range(self.learner.n_steps):
-                obs = self.prepare(self.current.obs)
-                mask = torch.tensor(self.current.action_mask, device=self.device)
-                if self.learner.uses_rollout_values:
-                    actions, log_probs, values, _ = self.policy.act(obs, mask, generator=self.generator)
-                else:  # the critic would only fill a buffer nobody reads (see OnPolicyLearner)
-                    actions, log_probs = self.policy.sample(obs, mask, generator=self.generator)
-                    values = self._no_values
+                before = self.current
+                obs = self.prepare(before.obs)
+                mask = torch.tensor(before.action_mask, device=self.device)
+                actions, log_probs = self.policy.sample(obs, mask, generator=self.generator)
                 result = self.env.step(actions.cpu().numpy())
-                truncation_values = self._value(result.final_obs) if result.truncated.any() else None
-                self.storage.insert(
+                step = RolloutStep(
+                    policy=self.policy,
+                    before=before,
                     obs=obs,
                     action_masks=mask,
                     actions=actions,
                     log_probs=log_probs,
-                    values=values,
-                    rewards=torch.tensor(result.rewards, device=self.device),
-                    terminated=torch.tensor(result.terminated, device=self.device),
-                    truncated=torch.tensor(result.truncated, device=self.device),
-                    active=torch.tensor(result.active, device=self.device),
-                    truncation_values=truncation_values,
+                    result=result,
+                    device=self.device,
                 )
+                # Each field the learner declared reads its value off the step (values, state only if asked).
+                truncated = result.truncated.any()
+                self.storage.record(step, self._value(result, final=True) if truncated else None)
                 _, totals = self.tracker.add(result)
                 finished += totals.tolist()
                 self._wins += episode_flags(self.env)
@@ -210,9 +215,14 @@ class Trainer:
                 self.env_steps += self.env.num_envs
         return finished
 
-    def _value(self, obs: np.ndarray) -> Tensor:
+    def _value(self, result: StepResult, final: bool = False) -> Tensor:
+        """V of ``result``'s observations (its ``final_obs`` and final state if ``final``)."""
+        obs = result.final_obs if final else result.obs
+        state = None
+        if self.policy.uses_state:
+            state = torch.as_tensor(global_state(result, final), dtype=torch.float32, device=self.device)
         with torch.no_grad():
-            return self.policy.value(self.prepare(obs))
+            return self.policy.value(self.prepare(obs), state)
 
     def _evaluate(self, log: RunLog) -> None:
         index = len(self.evaluations)

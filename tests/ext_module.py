@@ -5,16 +5,21 @@ docs/architecture.md points here. ``tests/test_architecture.py`` trains with all
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
 import numpy as np
+import torch
 from gymnasium import spaces
 from torch import Tensor
 
 from seps.callbacks import TrainerCallback
 from seps.envs.looped import CopyStep, LoopedEnv
 from seps.learners.a2c import A2C
+from seps.learners.base import Batch, rollout_batch
+from seps.learners.returns import n_step_returns
+from seps.learners.rollout import RolloutField, RolloutStep, RolloutStorage
 from seps.methods import SharingMode
 from seps.nn.actor_critic import GroupedActorCritic
 from seps.records import Embeddings, Partition, Transitions
@@ -139,6 +144,38 @@ class A2CWithAdvantage(A2C):
         losses = super().losses(policy, batch)
         _, _, values = policy.evaluate(batch["obs"], batch["action_masks"], batch["actions"])
         losses["abs_advantage"] = (batch["returns"] - values).abs().mean().detach()
+        return losses
+
+
+# -- learner with its own rollout field: A2C on the agents' mean reward -------------------------------------------
+
+
+def _team_rewards(step: RolloutStep) -> Tensor:
+    rewards = step.from_result("rewards")
+    return rewards.mean(dim=-1, keepdim=True).expand_as(rewards)
+
+
+TEAM_REWARDS = RolloutField("team_rewards", lambda layout: (layout.n_agents,), torch.float32, _team_rewards)
+"""(E, N) per step: the mean reward of the copy's agents, given to every agent (a field seps does not have)."""
+
+
+@LEARNERS.register("ext_team_a2c")
+@attrs.frozen(kw_only=True)
+class TeamRewardA2C(A2C):
+    """A2C whose returns are built from the agents' mean reward, kept in its own rollout field."""
+
+    rollout_fields = (*A2C.rollout_fields, TEAM_REWARDS)
+
+    def batches(self, storage: RolloutStorage, next_value: Tensor, generator: torch.Generator) -> Iterator[Batch]:
+        team = storage.team_rewards
+        returns = n_step_returns(
+            team, team, next_value, storage.terminated, storage.truncated, storage.truncation_values, self.gamma
+        )
+        yield rollout_batch(storage, returns=returns)
+
+    def losses(self, policy: GroupedActorCritic, batch: Any) -> dict[str, Tensor]:
+        losses = super().losses(policy, batch)
+        losses["team_reward"] = batch["team_rewards"].mean().detach()
         return losses
 
 

@@ -22,11 +22,13 @@ from tests.helpers import SMALL, final_policy, param_hash
 
 load_builtins()
 
-FAST = {"ppo": {"rollout_steps": 10, "n_epochs": 2, "n_minibatches": 2}}
+FAST = {name: {"rollout_steps": 10, "n_epochs": 2, "n_minibatches": 2} for name in ("ppo", "mappo")}
 """Short rollouts so a few hundred steps hold several updates (A2C's paper default is already 5 steps)."""
 LEARNING = {
     "a2c": {"lr": 1e-3},
     "ppo": {"lr": 1e-3, "rollout_steps": 32},
+    "maa2c": {"lr": 1e-3},
+    "mappo": {"lr": 1e-3, "rollout_steps": 32},
 }
 """A larger learning rate than the paper's (and more PPO updates) keeps the learning test to seconds."""
 

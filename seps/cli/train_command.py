@@ -48,7 +48,7 @@ def add_parser(subparsers: Any) -> None:
     add("--steps", type=integer, default=None, help=f"env steps over all copies (default {DEFAULTS.total_steps:,})")
     add("--encoder", default=None, help="seps only (default vae)")
     add("--cluster", default=None, help="seps only (default kmeans_db)")
-    add("--learner", default=None, help="a2c or ppo (see `seps list`; default a2c)")
+    add("--learner", default=None, help="a2c, ppo, maa2c or mappo (see `seps list`; default a2c)")
     add(
         "--append-agent-ids",
         action="store_true",

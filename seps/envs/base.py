@@ -52,6 +52,12 @@ class StepResult:
     """bool (E, N, max_n_actions): actions each agent may take on the next step."""
     active: np.ndarray
     """bool (E, N): the agent acted in this step (False for agents that left their episode early)."""
+    state: np.ndarray | None = None
+    """float32 (E, state_dim): each copy's global state after the step, for centralised critics (never the actors).
+
+    None means the env gives none; :func:`global_state` then concatenates the observations."""
+    final_state: np.ndarray | None = None
+    """float32 (E, state_dim): equals ``state`` except in copies that just ended: there, the last state."""
 
 
 class MultiAgentEnv(ABC):
@@ -90,6 +96,11 @@ class MultiAgentEnv(ABC):
     @property
     def max_n_actions(self) -> int:
         return int(self.n_actions.max())
+
+    @property
+    def state_dim(self) -> int:
+        """Width of the global state in ``StepResult.state``; the default is the concatenated observations."""
+        return self.n_agents * self.max_obs_dim
 
     def static_action_mask(self) -> np.ndarray:
         """bool (N, max_n_actions): True where the action exists in the agent's action space."""
@@ -141,6 +152,18 @@ class MultiAgentEnv(ABC):
         if low < 0 or high >= n_actions:
             raise EnvError(f"{self.name}: actions must lie in 0..{n_actions - 1}, got values {low}..{high}")
         return actions
+
+
+def global_state(result: StepResult, final: bool = False) -> np.ndarray:
+    """float32 (E, state_dim): ``result.state`` (``final_state`` if ``final``), else the concatenated observations.
+
+    The fallback is what EPyMARL and MAPPO give as the state of envs that have none.
+    """
+    state = result.final_state if final else result.state
+    if state is not None:
+        return state
+    obs = result.final_obs if final else result.obs
+    return obs.reshape(obs.shape[0], -1)
 
 
 def check_discrete(action_spaces: Sequence[spaces.Space], env_name: str) -> tuple[spaces.Discrete, ...]:

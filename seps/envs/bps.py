@@ -15,6 +15,13 @@ Physics is the point mass of the multi-agent particle envs (MPE ``core.py``): fi
 discrete actions (no-op, -x, +x, -y, +y) push with ``accel = 5`` on mass 1, and
 ``integrate_state`` damps the velocity, adds ``force / mass * dt`` and then moves by
 ``velocity * dt``. Agents do not collide and speed is not capped.
+
+Global state (``StepResult.state``, for centralised critics only): every agent's absolute
+position and velocity in agent order, then every landmark's absolute position in colour order
+(``4 * N + 2 * n_colours`` float32). It is the simulator state and nothing more: no colour or
+type label is in it, so what it says about colours is what the env holds anyway (which landmark
+has which colour, as every observation also lists the landmarks in colour order). It is the
+same frame for BPS-h (the per-type feature permutations are a property of the agents' sensors).
 """
 
 from __future__ import annotations
@@ -192,12 +199,14 @@ class BlindParticleSpread(MultiAgentEnv):
         obs, distance = self._observe()
         rewards = np.multiply(distance, -REWARD_SCALE, out=distance)
         self._t += 1
+        state = final_state = self.global_state()
         if self._t < self.episode_limit:
             truncated, final_obs = self._false, obs
         else:
             truncated, final_obs = self._true, obs
             self._respawn()
             obs, _ = self._observe()
+            state = self.global_state()
         return StepResult(
             obs=obs,
             rewards=rewards,
@@ -206,6 +215,8 @@ class BlindParticleSpread(MultiAgentEnv):
             final_obs=final_obs,
             action_mask=self._mask,
             active=self._true,
+            state=state,
+            final_state=final_state,
         )
 
     def get_state(self) -> dict[str, Any]:
@@ -228,9 +239,26 @@ class BlindParticleSpread(MultiAgentEnv):
         self._started = True
         return self._first_result()
 
+    @property
+    def state_dim(self) -> int:
+        return 4 * self.n_agents + 2 * self.n_colours
+
+    def global_state(self) -> np.ndarray:
+        """float32 (E, 4 N + 2 L): positions and velocities of every agent, then the landmarks (module docstring)."""
+        num_envs = self.num_envs
+        return np.concatenate(
+            [
+                self.agent_pos.reshape(num_envs, -1),
+                self.agent_vel.reshape(num_envs, -1),
+                self.landmark_pos.reshape(num_envs, -1),
+            ],
+            axis=1,
+        )
+
     def _first_result(self) -> StepResult:
         """The result of a reset (or a restored snapshot): observations, no reward, nothing done."""
         obs, _ = self._observe()
+        state = self.global_state()
         return StepResult(
             obs=obs,
             rewards=self._zero_rewards,
@@ -239,6 +267,8 @@ class BlindParticleSpread(MultiAgentEnv):
             final_obs=obs,
             action_mask=self._mask,
             active=self._true,
+            state=state,
+            final_state=state,
         )
 
     def _respawn(self) -> None:

@@ -163,6 +163,7 @@ class VectorForaging(MultiAgentEnv):
         eaten = self.field.reshape(num_envs, -1).max(axis=1) == 0
         out_of_time = (self.t >= self.max_episode_steps) & ~eaten
         ended = np.flatnonzero(eaten | out_of_time)
+        final_state = self.global_state()
         if ended.size == 0:
             self._mask = valid_actions(self.field, self.pos)
             obs = final_obs = self._observe(self.field, self.pos, self.levels)
@@ -178,6 +179,7 @@ class VectorForaging(MultiAgentEnv):
             )
             obs, final_obs = both[:num_envs], both[:num_envs].copy()
             final_obs[ended] = both[num_envs:]
+        state = self.global_state() if ended.size else final_state
         return StepResult(
             obs=obs,
             rewards=rewards.astype(np.float32),
@@ -186,6 +188,8 @@ class VectorForaging(MultiAgentEnv):
             final_obs=final_obs,
             action_mask=self._mask.copy(),
             active=self._true,
+            state=state,
+            final_state=final_state,
         )
 
     def _load(self, loading: np.ndarray, rewards: np.ndarray) -> None:
@@ -284,9 +288,25 @@ class VectorForaging(MultiAgentEnv):
             field, pos, levels, sight=self.sight, n_food=self.max_num_food, observe_levels=self.observe_agent_levels
         )
 
+    # -- global state (centralised critics only) -----------------------------------------------
+    @property
+    def state_dim(self) -> int:
+        return self.rows * self.cols + 3 * self.n_agents
+
+    def global_state(self) -> np.ndarray:
+        """float32 (E, R * C + 3 N): the food level of every cell, then every agent's (row, col, level).
+
+        The whole simulator state but the step counter. Agent levels are in it even when the
+        observations hide them (``lbf-12ag-3lvl``): the state is the env's, and only critics read it.
+        """
+        e = self.num_envs
+        agents = np.concatenate([self.pos, self.levels[..., None]], axis=-1).astype(np.float32)
+        return np.concatenate([self.field.reshape(e, -1).astype(np.float32), agents.reshape(e, -1)], axis=1)
+
     def _current(self) -> StepResult:
         obs = self._observe(self.field, self.pos, self.levels)
         false = np.zeros((self.num_envs, self.n_agents), dtype=bool)
+        state = self.global_state()
         return StepResult(
             obs=obs,
             rewards=np.zeros(false.shape, dtype=np.float32),
@@ -295,6 +315,8 @@ class VectorForaging(MultiAgentEnv):
             final_obs=obs,
             action_mask=self._mask.copy(),
             active=self._true,
+            state=state,
+            final_state=state,
         )
 
 

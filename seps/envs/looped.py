@@ -3,7 +3,10 @@
 :class:`LoopedEnv` turns E independent copies of a wrapped environment into the batched,
 padded, auto-resetting interface of :mod:`seps.envs.base`. A Python loop over the copies is
 unavoidable for wrapped envs; everything per agent inside a copy is numpy. Subclasses
-implement two hooks, ``_reset_copy`` and ``_step_copy``.
+implement two hooks, ``_reset_copy`` and ``_step_copy``; a third, ``_copy_state``, gives the
+copy's global state when the wrapped env has one (SMAC's ``get_state``, PettingZoo's ``state``).
+Without it the global state is the copy's concatenated (padded) observations, zeros for agents
+that left: what EPyMARL's and MAPPO's wrappers give for envs without a state.
 """
 
 from __future__ import annotations
@@ -79,6 +82,18 @@ class LoopedEnv(MultiAgentEnv):
         """Apply ``actions`` (int64 (N,)) to copy ``index``."""
         raise NotImplementedError
 
+    def _copy_state(self, index: int) -> np.ndarray:
+        """float32 (state_dim,): copy ``index``'s global state as it is now (override with ``state_dim``).
+
+        Called right after ``_reset_copy`` and ``_step_copy`` (so a copy whose episode ended gives
+        its last state before the reset). Not overridden: the concatenated observations are used.
+        """
+        raise NotImplementedError
+
+    @property
+    def _has_own_state(self) -> bool:
+        return type(self)._copy_state is not LoopedEnv._copy_state
+
     # -- helpers for subclasses --------------------------------------------------------------
     def pad_obs(self, per_agent: Sequence[Any]) -> np.ndarray:
         """Flatten and zero-pad one copy's per-agent observations into float32 (N, max_obs_dim)."""
@@ -100,11 +115,16 @@ class LoopedEnv(MultiAgentEnv):
         shape = (self.num_envs, self.n_agents)
         obs = np.zeros((*shape, self.max_obs_dim), dtype=np.float32)
         mask = np.zeros((*shape, self.max_n_actions), dtype=bool)
+        state = np.zeros((self.num_envs, self.state_dim), dtype=np.float32) if self._has_own_state else None
         for index in range(self.num_envs):
             first = self._reset_copy(index, None if seed is None else seed + index)
             obs[index], mask[index] = first.obs, first.mask
+            if state is not None:
+                state[index] = self._copy_state(index)
         self._alive[:] = True
         false = np.zeros(shape, dtype=bool)
+        if state is None:
+            state = obs.reshape(self.num_envs, -1).copy()
         return StepResult(
             obs=obs,
             rewards=np.zeros(shape, dtype=np.float32),
@@ -113,6 +133,8 @@ class LoopedEnv(MultiAgentEnv):
             final_obs=obs.copy(),
             action_mask=mask & self._static_mask,
             active=np.ones(shape, dtype=bool),
+            state=state,
+            final_state=state.copy(),
         )
 
     def step(self, actions: np.ndarray) -> StepResult:
@@ -128,15 +150,22 @@ class LoopedEnv(MultiAgentEnv):
         terminated = np.empty(shape, dtype=bool)
         truncated = np.empty(shape, dtype=bool)
         last_obs: dict[int, np.ndarray] = {}
+        own_state = self._has_own_state
+        state = np.empty((self.num_envs, self.state_dim), dtype=np.float32) if own_state else None
+        final_state = np.empty_like(state) if state is not None else None
         for index in range(self.num_envs):
             out = self._step_copy(index, actions[index])
             rewards[index], terminated[index], truncated[index] = out.rewards, out.terminated, out.truncated
+            if final_state is not None:
+                final_state[index] = self._copy_state(index)
             if out.alive.any():
                 obs[index], mask[index], self._alive[index] = out.obs, out.mask, out.alive
             else:
                 last_obs[index] = out.obs
                 first = self._reset_copy(index, None)
                 obs[index], mask[index], self._alive[index] = first.obs, first.mask, True
+            if state is not None and final_state is not None:
+                state[index] = self._copy_state(index) if index in last_obs else final_state[index]
         gone = ~active
         rewards[gone] = 0.0
         if self.reward_mode == "sum":
@@ -153,6 +182,8 @@ class LoopedEnv(MultiAgentEnv):
         for index, last in last_obs.items():
             final_obs[index] = last
             final_obs[index, gone[index]] = 0.0
+        if state is None or final_state is None:  # no state of its own: the concatenated observations
+            state, final_state = obs.reshape(self.num_envs, -1), final_obs.reshape(self.num_envs, -1)
         return StepResult(
             obs=obs,
             rewards=rewards,
@@ -161,6 +192,8 @@ class LoopedEnv(MultiAgentEnv):
             final_obs=final_obs,
             action_mask=mask,
             active=active,
+            state=state,
+            final_state=final_state,
         )
 
 

@@ -12,6 +12,10 @@ type is its name without the trailing ``_<digits>``, numbered in order of first 
 If any name does not follow the convention the env has no ground truth (``agent_types``
 None, and no ARI is reported). Override with ``agent_types=[...]`` or ``type_from=`` a
 function of the agent name.
+
+Global state (centralised critics only): ``env.state()``, flattened, where the env has one (it
+declares a ``state_space``, as MPE's ``simple_spread`` does); else the concatenated padded
+observations (:class:`~seps.envs.looped.LoopedEnv`'s default).
 """
 
 from __future__ import annotations
@@ -35,6 +39,21 @@ def _split_space(space: spaces.Space) -> tuple[spaces.Space, bool]:
     if isinstance(space, spaces.Dict) and "observation" in space.spaces and "action_mask" in space.spaces:
         return space.spaces["observation"], True
     return space, False
+
+
+def _state_space(env: ParallelEnv) -> spaces.Space | None:
+    """The env's ``state_space`` when it has one that flattens to a vector (then ``state()`` works), else None."""
+    try:
+        space = getattr(env, "state_space", None)
+    except (AttributeError, NotImplementedError):  # wrappers forward attributes lazily
+        return None
+    if not isinstance(space, spaces.Space):
+        return None
+    try:
+        spaces.flatdim(space)
+    except (ValueError, NotImplementedError):
+        return None
+    return space
 
 
 _ROLE_INDEX = re.compile(r"^(?P<role>.+)_\d+$")
@@ -71,6 +90,7 @@ class PettingZooEnv(LoopedEnv):
         reward_mode: str = "individual",
     ) -> None:
         first = make_env()
+        self._state_space = _state_space(first)
         self.agent_names: tuple[str, ...] = tuple(first.possible_agents)
         raw_spaces = [_split_space(first.observation_space(agent)) for agent in self.agent_names]
         self._obs_spaces = [space for space, _ in raw_spaces]
@@ -102,6 +122,22 @@ class PettingZooEnv(LoopedEnv):
         )
         self.envs = [first] + [make_env() for _ in range(num_envs - 1)]
         self._index = {agent: index for index, agent in enumerate(self.agent_names)}
+
+    @property
+    def state_dim(self) -> int:
+        if self._state_space is None:
+            return super().state_dim
+        return int(spaces.flatdim(self._state_space))
+
+    @property
+    def _has_own_state(self) -> bool:
+        return self._state_space is not None
+
+    def _copy_state(self, index: int) -> np.ndarray:
+        """``env.state()`` of copy ``index``, flattened to float32 (state_dim,)."""
+        assert self._state_space is not None  # only called when _has_own_state
+        raw = self.envs[index].state()
+        return np.asarray(spaces.flatten(self._state_space, raw), dtype=np.float32).reshape(-1)
 
     def _pack(self, raw_obs: dict[str, Any], infos: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         obs = np.zeros((self.n_agents, self.max_obs_dim), dtype=np.float32)

@@ -137,9 +137,17 @@ class SmacEnv(LoopedEnv):
         mask = np.asarray(env.get_avail_actions(), dtype=bool).reshape(self.n_agents, -1)
         return obs, mask
 
+    @property
+    def state_dim(self) -> int:
+        return self.state_shape
+
+    def _copy_state(self, index: int) -> np.ndarray:
+        """smacv2's ``get_state()`` of copy ``index`` (starcraft2.py ``get_state``; centralised critics only)."""
+        return np.asarray(self.envs[index].get_state(), dtype=np.float32).reshape(self.state_shape)
+
     def global_state(self) -> np.ndarray:
-        """float32 (E, state_shape): each copy's global state (for centralised critics)."""
-        return np.stack([np.asarray(env.get_state(), dtype=np.float32) for env in self.envs])
+        """float32 (E, state_shape): each copy's global state now (as ``StepResult.state`` reports it)."""
+        return np.stack([self._copy_state(index) for index in range(self.num_envs)])
 
     def _reset_copy(self, index: int, seed: int | None) -> CopyStep:
         env = self.envs[index]

@@ -198,10 +198,12 @@ class VectorWarehouse(MultiAgentEnv):
         obs = self._observe(grid_agents, grid_shelves)
         truncated = np.repeat(ended[:, None], self.n_agents, axis=1)
         final_obs = obs
+        state = final_state = self.global_state()
         if ended.any():
             final_obs = obs.copy()
             self._respawn(ended)
             obs = self._observe()
+            state = self.global_state()
         return StepResult(
             obs=obs,
             rewards=rewards,
@@ -210,6 +212,8 @@ class VectorWarehouse(MultiAgentEnv):
             final_obs=final_obs,
             action_mask=self._mask,
             active=np.ones_like(truncated),
+            state=state,
+            final_state=final_state,
         )
 
     def _grids(self) -> tuple[np.ndarray, np.ndarray]:
@@ -479,10 +483,34 @@ class VectorWarehouse(MultiAgentEnv):
         obs[..., 8 + 9 * _CELL_FEATURES :] = np.take(colours, view, axis=0).reshape(e, n, -1)
         return obs
 
+    # -- global state (centralised critics only) -------------------------------------------------------
+    @property
+    def state_dim(self) -> int:
+        return self.height * self.width * (_CELL_FEATURES + self.n_colours) + 3 * self.n_agents
+
+    def global_state(self) -> np.ndarray:
+        """float32 (E, state_dim): the whole grid, then every agent's ``(x, y, carrying)`` in agent order.
+
+        Per cell, the features an observation gives for the cells in view (``_observe``): has_agent,
+        the agent's direction one-hot (zeros where no agent), has_shelf, requested, the shelf's colour
+        one-hot. The agents' list says which agent stands where (the grid does not).
+        """
+        e, n, c, cells = self.num_envs, self.n_agents, self.n_colours, self.height * self.width
+        grid = np.zeros((e, cells, _CELL_FEATURES + c), dtype=np.float32)
+        agent_cells = self.agent_y * self.width + self.agent_x
+        grid[self._rows, agent_cells, :5] = self._agent_rows[self.agent_dir]
+        requested = np.zeros((e, self.n_shelves), dtype=np.int64)
+        requested[self._rows, self.queue] = 1
+        shelf_cells = self.shelf_y * self.width + self.shelf_x
+        grid[self._rows, shelf_cells, 5:] = self._shelf_rows[requested * c + self.shelf_colours]
+        agents = np.stack([self.agent_x, self.agent_y, self.carrying >= 0], axis=-1).astype(np.float32)
+        return np.concatenate([grid.reshape(e, -1), agents.reshape(e, 3 * n)], axis=1)
+
     def _result_now(self) -> StepResult:
         obs = self._observe()
         zeros = np.zeros((self.num_envs, self.n_agents), dtype=np.float32)
         false = np.zeros((self.num_envs, self.n_agents), dtype=bool)
+        state = self.global_state()
         return StepResult(
             obs=obs,
             rewards=zeros,
@@ -491,6 +519,8 @@ class VectorWarehouse(MultiAgentEnv):
             final_obs=obs,
             action_mask=self._mask,
             active=~false,
+            state=state,
+            final_state=state,
         )
 
     # -- snapshots -------------------------------------------------------------------------------------

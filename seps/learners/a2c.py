@@ -8,8 +8,8 @@ import attrs
 import torch
 from torch import Tensor
 
-from seps.learners.base import Batch, OnPolicyLearner, agent_mean, rollout_batch
-from seps.learners.rollout import RolloutStorage
+from seps.learners.base import Batch, OnPolicyLearner, agent_mean, rollout_batch, state_of
+from seps.learners.rollout import DEFAULT_FIELDS, RolloutStorage
 from seps.nn.actor_critic import GroupedActorCritic
 from seps.registry import LEARNERS
 
@@ -22,8 +22,8 @@ class A2C(OnPolicyLearner):
     n_step_return: int = attrs.field(default=5, validator=attrs.validators.gt(0))
     """Rollout length per copy; returns bootstrap after at most this many steps (paper: 5)."""
 
-    # The losses use fresh values from ``policy.evaluate``; the rollout's are not needed.
-    uses_rollout_values = False
+    # The losses use fresh values from ``policy.evaluate``; the rollout's are not kept (no critic while acting).
+    rollout_fields = tuple(name for name in DEFAULT_FIELDS if name != "values")
 
     @property
     def n_steps(self) -> int:
@@ -34,7 +34,9 @@ class A2C(OnPolicyLearner):
         yield rollout_batch(storage, returns=storage.n_step_returns(next_value, self.gamma))
 
     def losses(self, policy: GroupedActorCritic, batch: Batch) -> dict[str, Tensor]:
-        log_probs, entropy, values = policy.evaluate(batch["obs"], batch["action_masks"], batch["actions"])
+        log_probs, entropy, values = policy.evaluate(
+            batch["obs"], batch["action_masks"], batch["actions"], state_of(batch, policy)
+        )
         returns, active = batch["returns"], batch["active"]
         advantages = (returns - values).detach()
         return {

@@ -4,6 +4,13 @@ The loop itself (rollouts, evaluation, logging, checkpoints) lives in :mod:`seps
 and is the same for every learner. A learner says how long a rollout is (:attr:`n_steps`),
 which batches a full rollout is cut into (:meth:`batches`) and what the losses on one batch
 are (:meth:`losses`); :meth:`update` takes one clipped gradient step per batch.
+
+It also declares what it trains and keeps, as Stable-Baselines3's ``policy_class`` and
+``rollout_buffer_class`` do (``stable_baselines3/common/on_policy_algorithm.py``): the
+:attr:`policy_class` the experiment builds and the :attr:`rollout_fields` the trainer's
+storage holds. A learner with a centralised critic is a subclass that names
+:class:`~seps.nn.central_critic.CentralCriticActorCritic` and adds the ``state`` field
+(:mod:`seps.learners.mappo`): no edit of the trainer or the experiment.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import torch
 from attrs import validators as v
 from torch import Tensor
 
-from seps.learners.rollout import RolloutStorage
+from seps.learners.rollout import DEFAULT_FIELDS, RolloutField, RolloutStorage
 from seps.nn.actor_critic import GroupedActorCritic
 
 Batch = dict[str, Tensor]
@@ -50,10 +57,12 @@ class OnPolicyLearner(ABC):
     fused_adam: bool = attrs.field(default=False, validator=v.instance_of(bool))
     """Use torch's fused Adam kernel: ~3x faster steps for many parameters (NoPS, N >= 200); differs in the last bit."""
 
-    uses_rollout_values: ClassVar[bool] = True
-    """Whether :meth:`losses` reads the critic's values recorded during the rollout (``batch["values"]``).
-    When False the trainer skips the critic while acting and records zeros there (A2C: its targets come
-    from rewards and bootstrap values only, so this saves a critic forward per step and changes nothing)."""
+    policy_class: ClassVar[type[GroupedActorCritic]] = GroupedActorCritic
+    """The policy this learner trains; built with the env's sizes (``state_dim`` included) by the experiment."""
+    rollout_fields: ClassVar[tuple[str | RolloutField, ...]] = DEFAULT_FIELDS
+    """What the rollout storage keeps (:mod:`seps.learners.rollout`); ``batch[name]`` for each in :meth:`losses`.
+    Leave out ``values`` when the losses do not read the rollout's values: the trainer then runs no critic
+    while acting (A2C). Rewards, terminated, truncated and active are always kept."""
 
     @property
     @abstractmethod
@@ -114,9 +123,13 @@ class OnPolicyLearner(ABC):
 
 
 def rollout_batch(storage: RolloutStorage, **targets: Tensor) -> Batch:
-    """The rollout's observations, masks, actions, old log-probs and values and ``active``, with ``targets`` added."""
-    fields = ("obs", "action_masks", "actions", "log_probs", "values", "active")
-    return {**{name: getattr(storage, name) for name in fields}, **targets}
+    """Every field the rollout keeps (observations, masks, actions, ...), with ``targets`` added."""
+    return {**storage.tensors(), **targets}
+
+
+def state_of(batch: Batch, policy: GroupedActorCritic) -> Tensor | None:
+    """The batch's global state when the policy's critic reads it, else None."""
+    return batch["state"] if policy.uses_state else None
 
 
 def agent_mean(values: Tensor, active: Tensor) -> Tensor:

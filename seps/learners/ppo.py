@@ -16,7 +16,7 @@ import torch
 from attrs import validators as v
 from torch import Tensor
 
-from seps.learners.base import Batch, OnPolicyLearner, agent_mean, pooled_mean, rollout_batch
+from seps.learners.base import Batch, OnPolicyLearner, agent_mean, pooled_mean, rollout_batch, state_of
 from seps.learners.rollout import RolloutStorage
 from seps.nn.actor_critic import GroupedActorCritic
 from seps.registry import LEARNERS
@@ -72,7 +72,9 @@ class PPO(OnPolicyLearner):
 
     def losses(self, policy: GroupedActorCritic, batch: Batch) -> dict[str, Tensor]:
         active = batch["active"]
-        log_probs, entropy, values = policy.evaluate(batch["obs"], batch["action_masks"], batch["actions"])
+        log_probs, entropy, values = policy.evaluate(
+            batch["obs"], batch["action_masks"], batch["actions"], state_of(batch, policy)
+        )
         advantages = batch["advantages"]
         if self.normalize_advantages:
             advantages = _standardise(advantages, active)

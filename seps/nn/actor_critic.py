@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
@@ -60,6 +60,12 @@ class GroupedActorCritic(nn.Module):
 
     assignment: Tensor
     static_mask: Tensor
+    uses_state: ClassVar[bool] = False
+    """Whether the critic reads the global state (the trainer then passes ``state`` to ``value``/``evaluate``)."""
+    action_shape: ClassVar[tuple[int, ...]] = ()
+    """Shape of one agent's action (``()``: one discrete index); the rollout storage allocates from it."""
+    action_dtype: ClassVar[torch.dtype] = torch.int64
+    """dtype of the actions the policy samples; the rollout storage allocates from it."""
 
     def __init__(
         self,
@@ -69,6 +75,7 @@ class GroupedActorCritic(nn.Module):
         n_actions: int,
         action_mask: np.ndarray | Tensor | None = None,
         config: ActorCriticConfig | None = None,
+        state_dim: int = 0,
     ) -> None:
         super().__init__()
         config = config or ActorCriticConfig()
@@ -86,7 +93,10 @@ class GroupedActorCritic(nn.Module):
                 raise ConfigError(f"action_mask must have shape (n_agents, n_actions) = {(n_agents, n_actions)}")
             if not bool(mask.any(dim=1).all()):
                 raise ConfigError("action_mask leaves an agent with no valid action; every row needs a True")
+        if state_dim < 0 or (self.uses_state and state_dim < 1):
+            raise ConfigError(f"{type(self).__name__} needs state_dim >= 1 (the env's global state), got {state_dim}")
         self.n_agents, self.obs_dim, self.n_actions = n_agents, obs_dim, n_actions
+        self.state_dim = state_dim
         self.n_groups = int(labels.max()) + 1
         self.config = config
         self.register_buffer("assignment", labels)
@@ -94,7 +104,9 @@ class GroupedActorCritic(nn.Module):
         self.actor = GroupedMLP(
             self.n_groups, obs_dim, config.actor_hidden, n_actions, config.activation, config.actor_gain
         )
-        self.critic = GroupedMLP(self.n_groups, obs_dim, config.critic_hidden, 1, config.activation, config.critic_gain)
+        self.critic = GroupedMLP(
+            self.n_groups, self.critic_features(), config.critic_hidden, 1, config.activation, config.critic_gain
+        )
         self._routing: GroupRouting | None = None
         self._routing_key: tuple[object, ...] = ()
         logger.debug("GroupedActorCritic: %d agents in %d groups", n_agents, self.n_groups)
@@ -125,17 +137,31 @@ class GroupedActorCritic(nn.Module):
                 f"got {tuple(obs.shape)}"
             )
 
-    def forward(self, obs: Tensor, action_mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """obs (..., N, D) and mask (..., N, A) -> masked logits (..., N, A) and values (..., N)."""
+    def critic_features(self) -> int:
+        """Width of one agent's critic input (:meth:`critic_input`): here its observation."""
+        return self.obs_dim
+
+    def critic_input(self, obs: Tensor, state: Tensor | None) -> Tensor:
+        """What the critic reads, (..., N, critic_features): the agent's own observation (``state`` is unused)."""
+        return obs
+
+    def critic_values(self, obs: Tensor, state: Tensor | None, routing: GroupRouting) -> Tensor:
+        """The critic on :meth:`critic_input`: values (..., N)."""
+        return self.critic(self.critic_input(obs, state), routing).squeeze(-1)
+
+    def forward(
+        self, obs: Tensor, action_mask: Tensor | None = None, state: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """obs (..., N, D), mask (..., N, A) [and state (..., S)] -> masked logits (..., N, A) and values (..., N)."""
         self._check_obs(obs)
         routing = self.routing()
         logits = self._masked_logits(self.actor(obs, routing), action_mask)
-        return logits, self.critic(obs, routing).squeeze(-1)
+        return logits, self.critic_values(obs, state, routing)
 
-    def value(self, obs: Tensor) -> Tensor:
-        """Critic only: obs (..., N, D) -> values (..., N), e.g. to bootstrap from final or last observations."""
+    def value(self, obs: Tensor, state: Tensor | None = None) -> Tensor:
+        """Critic only: obs (..., N, D) [and state (..., S)] -> values (..., N), e.g. to bootstrap."""
         self._check_obs(obs)
-        return self.critic(obs, self.routing()).squeeze(-1)
+        return self.critic_values(obs, state, self.routing())
 
     def act(
         self,
@@ -143,13 +169,14 @@ class GroupedActorCritic(nn.Module):
         action_mask: Tensor | None = None,
         greedy: bool = False,
         generator: torch.Generator | None = None,
+        state: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Sample (or, if ``greedy``, take the most likely) valid actions.
+        """Sample (or, if ``greedy``, take the most likely) valid actions; the actor never sees ``state``.
 
         Returns actions int64 (..., N), their log-probs, values and policy entropies (..., N).
         """
         actions, log_probs, log_probs_all = self._choose(obs, action_mask, greedy, generator)
-        return actions, log_probs, self.value(obs), _entropy(log_probs_all)
+        return actions, log_probs, self.value(obs, state), _entropy(log_probs_all)
 
     def sample(
         self,
@@ -177,9 +204,11 @@ class GroupedActorCritic(nn.Module):
         log_probs = log_probs_all.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
         return actions, log_probs, log_probs_all
 
-    def evaluate(self, obs: Tensor, action_mask: Tensor | None, actions: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def evaluate(
+        self, obs: Tensor, action_mask: Tensor | None, actions: Tensor, state: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
         """Log-probs of ``actions`` (..., N), policy entropies (..., N) and values (..., N), with gradients."""
-        logits, values = self(obs, action_mask)
+        logits, values = self(obs, action_mask, state)
         log_probs_all = torch.log_softmax(logits, dim=-1)
         log_probs = log_probs_all.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
         return log_probs, _entropy(log_probs_all), values

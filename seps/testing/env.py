@@ -68,11 +68,34 @@ def _check_result(env: MultiAgentEnv, result: StepResult, where: str) -> None:
         raise _fail(env, f"{where}: action_mask allows actions beyond an agent's n_actions")
     if not result.action_mask.any(axis=-1).all():
         raise _fail(env, f"{where}: every agent needs at least one allowed action in action_mask")
+    _check_state(env, result, where)
     if env.team_reward:
         rewards = np.where(result.active, result.rewards, np.nan)
         spread = np.nanmax(rewards, axis=1) - np.nanmin(rewards, axis=1)
         if (spread[result.active.any(axis=1)] > 1e-6).any():
             raise _fail(env, f"{where}: team_reward is True but active agents of a copy got different rewards")
+
+
+def _check_state(env: MultiAgentEnv, result: StepResult, where: str) -> None:
+    """The global state: both fields or neither, float32 (E, state_dim), finite, equal where no copy ended."""
+    if (result.state is None) != (result.final_state is None):
+        raise _fail(env, f"{where}: state and final_state must both be given or both be None")
+    if result.state is None or result.final_state is None:
+        # No state of its own: centralised critics read the concatenated observations (global_state()).
+        if env.state_dim != env.n_agents * env.max_obs_dim:
+            raise _fail(env, f"{where}: state is None but state_dim is {env.state_dim}, not N * max_obs_dim")
+        return
+    shape = (env.num_envs, env.state_dim)
+    for field in ("state", "final_state"):
+        value = getattr(result, field)
+        if not isinstance(value, np.ndarray) or value.shape != shape or value.dtype != np.float32:
+            got = f"{value.dtype} {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
+            raise _fail(env, f"{where}: {field} must be float32 {shape} (num_envs, state_dim), got {got}")
+        if not np.isfinite(value).all():
+            raise _fail(env, f"{where}: {field} has NaN or inf values")
+    ended = MultiAgentEnv.episode_ended(result)
+    if not np.array_equal(result.final_state[~ended], result.state[~ended]):
+        raise _fail(env, f"{where}: final_state must equal state in copies whose episode did not end")
 
 
 def _random_actions(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -110,7 +133,7 @@ def _check_episode_logic(env: MultiAgentEnv, results: list[StepResult]) -> None:
 
 
 def check_env_adapter(env: MultiAgentEnv, *, n_steps: int = 20, seed: int = 0) -> None:
-    """Check spaces, shapes, dtypes, padding, masks, seeding and episode logic of ``env``.
+    """Check spaces, shapes, dtypes, padding, masks, global state, seeding and episode logic of ``env``.
 
     Runs two seeded rollouts of ``n_steps`` random allowed actions; raises one
     :class:`~seps.errors.EnvError` naming the first problem found. Episode ends are only
@@ -122,7 +145,7 @@ def check_env_adapter(env: MultiAgentEnv, *, n_steps: int = 20, seed: int = 0) -
     first = _rollout(env, seed, n_steps)
     second = _rollout(env, seed, n_steps)
     for step, (a, b) in enumerate(zip(first, second, strict=True)):
-        for field in ("obs", "rewards", "action_mask", "terminated", "truncated"):
+        for field in ("obs", "rewards", "action_mask", "terminated", "truncated", "state"):
             if not np.array_equal(getattr(a, field), getattr(b, field)):
                 where = "reset" if step == 0 else f"step {step - 1}"
                 raise _fail(env, f"seeding: same seed and actions gave different {field} at {where}")

@@ -285,29 +285,35 @@ class SmacStandIn:
         obs[-self.unit_type_bits :] = self._type_bits(agent)
         return obs
 
-    # starcraft2.py get_state: ally and enemy features, then the last actions.
+    # starcraft2.py get_state -> get_state_dict (smacv2 main): one row per ally (health / health_max,
+    # weapon cooldown / max cooldown, (x - map_x / 2) / max_distance_x, the same for y, shield, type
+    # one-hot in the last unit_type_bits columns) and per enemy (health, relative x, relative y, shield,
+    # type one-hot); a dead unit's row stays all zeros. Then the last actions (state_last_action), all
+    # appended and cast to float32. The toy has no cooldowns or shields (those columns are 0).
     def get_state(self) -> np.ndarray:
-        bits_a = np.stack([self._type_bits(a) for a in range(self.n_agents)])
-        allies = np.column_stack(
-            [
-                self.ally_health / self.ally_max,
-                np.zeros(self.n_agents),
-                self.ally_pos / MAP - 0.5,
-                np.zeros((self.n_agents, self.shield)),
-                bits_a,
-            ]
-        )
-        enemies = np.column_stack(
-            [
-                self.enemy_health / self.enemy_max,
-                self.enemy_pos / MAP - 0.5,
-                np.zeros((self.n_enemies, self.shield + self.unit_type_bits)),
-            ]
-        )
-        parts = [allies.reshape(-1), enemies.reshape(-1)]
+        ally_width, enemy_width = 4 + self.shield + self.unit_type_bits, 3 + self.shield + self.unit_type_bits
+        allies = np.zeros((self.n_agents, ally_width))
+        enemies = np.zeros((self.n_enemies, enemy_width))
+        for agent in np.flatnonzero(self.ally_health > 0).tolist():
+            allies[agent, 0] = self.ally_health[agent] / self.ally_max[agent]
+            allies[agent, 2:4] = (self.ally_pos[agent] - MAP / 2) / MAP
+            allies[agent, -self.unit_type_bits :] = self._type_bits(agent)
+        for enemy in np.flatnonzero(self.enemy_health > 0).tolist():
+            enemies[enemy, 0] = self.enemy_health[enemy] / self.enemy_max[enemy]
+            enemies[enemy, 1:3] = (self.enemy_pos[enemy] - MAP / 2) / MAP
+            enemies[enemy, enemy_width - self.unit_type_bits + self._enemy_type_id(enemy)] = 1.0
+        state = np.append(allies.flatten(), enemies.flatten())
         if self.state_last_action:
-            parts.append(self.last_action.reshape(-1))
-        return np.concatenate(parts).astype(np.float32)
+            state = np.append(state, self.last_action.flatten())
+        return state.astype(np.float32)
+
+    # starcraft2.py get_unit_type_id(unit, ally=False): on MMM maps the SC2 ids of marauder (51) and
+    # marine (48) give 0 and 1, anything else (medivac) 2; generated maps use the race's lookup.
+    def _enemy_type_id(self, enemy: int) -> int:
+        name = self.enemy_names[enemy]
+        if self.map_type in GEN_TYPE_ID:
+            return GEN_TYPE_ID[self.map_type][name]
+        return {"marauder": 0, "marine": 1}.get(name, 2)
 
     # starcraft2.py close: stops the StarCraft II process.
     def close(self) -> None:
