@@ -11,6 +11,7 @@ from seps.cli.options import check_writable_dir, parse_options
 from seps.cli.stage_bar import StageBar
 from seps.collect import CollectConfig
 from seps.errors import ConfigError
+from seps.export import FORMATS, export_text
 from seps.pipeline import PartitionResult, partition_agents, save_partition
 from seps.records import Transitions
 from seps.threads import check_threads
@@ -31,6 +32,14 @@ def add_parser(subparsers: Any) -> None:
         "-o", "--option", action="append", metavar="SECTION.KEY=VALUE", help="encoder.* or cluster.* option"
     )
     parser.add_argument("--out", default=None, help="directory for partition.json, embeddings.npz, transitions.npz")
+    parser.add_argument(
+        "--export",
+        action="append",
+        choices=FORMATS,
+        default=None,
+        help="also write the groups for another framework: BenchMARL group_map, RLlib policies + mapping, "
+        "or plain JSON (agent name -> group); to --out/<format>.json, else printed (repeatable)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads (default 1)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
@@ -72,6 +81,13 @@ def run(args: argparse.Namespace) -> int:
     if out is not None:
         write_result(result, out)
         print(f"wrote {out}/partition.json, embeddings.npz, transitions.npz")
+    for fmt in args.export or ():
+        text = export_text(result.partition, fmt, result.agent_names)
+        if out is None:
+            print(f"{fmt} export:\n{text}")
+        else:
+            (out / f"{fmt}.json").write_text(text + "\n")
+            print(f"wrote {out}/{fmt}.json")
     return 0
 
 
