@@ -29,7 +29,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--num-envs", type=int, default=None, help="parallel env copies while collecting")
     parser.add_argument("--transitions", default=None, help="reuse a transitions .npz instead of collecting")
     parser.add_argument(
-        "-o", "--option", action="append", metavar="SECTION.KEY=VALUE", help="encoder.* or cluster.* option"
+        "-o", "--option", action="append", metavar="SECTION.KEY=VALUE", help="encoder.*, cluster.* or env.* option"
     )
     parser.add_argument("--out", default=None, help="directory for partition.json, embeddings.npz, transitions.npz")
     parser.add_argument(
@@ -47,7 +47,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     load_builtins()
-    options = parse_options(args.option, ("encoder", "cluster"))
+    options = parse_options(args.option, ("encoder", "cluster", "env"))
     collect_options = {
         key: value for key, value in (("steps", args.collect_steps), ("num_envs", args.num_envs)) if value is not None
     }
@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
             collect_config=collect_config,
             encoder_options=options["encoder"],
             cluster_options=options["cluster"],
+            env_options=options["env"],
             transitions=transitions,
             threads=check_threads(args.threads),
             progress=bar,
