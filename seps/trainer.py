@@ -84,7 +84,14 @@ class Trainer:
         self.prepare, self.settings, self.run_dir, self.device = prepare, settings, run_dir, device
         self.optimizer = learner.make_optimizer(policy)
         self.storage = RolloutStorage(
-            learner.n_steps, env.num_envs, env.n_agents, policy.obs_dim, policy.n_actions, device=device
+            learner.n_steps,
+            env.num_envs,
+            env.n_agents,
+            policy.obs_dim,
+            policy.n_actions,
+            device=device,
+            action_shape=policy.action_shape,
+            action_dtype=policy.action_dtype,
         )
         self._no_values = torch.zeros(env.num_envs, env.n_agents, device=device)
         self.generator = torch.Generator(device=device)

@@ -30,6 +30,8 @@ class RolloutStorage:
         obs_dim: int,
         n_actions: int,
         device: torch.device | str = "cpu",
+        action_shape: tuple[int, ...] = (),
+        action_dtype: torch.dtype = torch.int64,
     ) -> None:
         sizes = {"n_steps": n_steps, "n_envs": n_envs, "n_agents": n_agents, "obs_dim": obs_dim, "n_actions": n_actions}
         for name, value in sizes.items():
@@ -44,7 +46,9 @@ class RolloutStorage:
 
         self.obs = zeros(obs_dim)
         self.action_masks = zeros(n_actions, dtype=torch.bool)
-        self.actions = zeros(dtype=torch.int64)
+        # One int64 per agent for Discrete actions; a float vector for Box actions (the policy's
+        # ``action_shape`` / ``action_dtype``, e.g. :class:`~seps.nn.gaussian.GroupedGaussianActorCritic`).
+        self.actions = zeros(*action_shape, dtype=action_dtype)
         self.log_probs = zeros()
         self.values = zeros()
         self.rewards = zeros()

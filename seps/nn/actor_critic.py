@@ -60,6 +60,8 @@ class GroupedActorCritic(nn.Module):
 
     assignment: Tensor
     static_mask: Tensor
+    action_dtype: torch.dtype = torch.int64
+    """What one agent's action is: an int64 index (a float vector in the Gaussian subclass)."""
 
     def __init__(
         self,
@@ -87,6 +89,7 @@ class GroupedActorCritic(nn.Module):
             if not bool(mask.any(dim=1).all()):
                 raise ConfigError("action_mask leaves an agent with no valid action; every row needs a True")
         self.n_agents, self.obs_dim, self.n_actions = n_agents, obs_dim, n_actions
+        self.action_shape: tuple[int, ...] = ()
         self.n_groups = int(labels.max()) + 1
         self.config = config
         self.register_buffer("assignment", labels)
