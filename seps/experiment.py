@@ -26,6 +26,7 @@ from seps.errors import CheckpointError, ConfigError
 from seps.evaluation import evaluate
 from seps.methods import SharingPlan, resolve_grouping
 from seps.nn.actor_critic import ActorCriticConfig, GroupedActorCritic
+from seps.nn.gaussian import GroupedGaussianActorCritic
 from seps.pipeline import check_env, make_env, partition_agents, type_agreement
 from seps.progress import StageCallback
 from seps.records import Partition, RunSummary
@@ -209,15 +210,24 @@ class Experiment:
         torch.manual_seed(self.config.seed)
         prepare = ObservationAdapter(env.n_agents, plan.append_agent_ids, self.device)
         hidden = self.config.hidden_sizes
-        policy = GroupedActorCritic(
-            n_agents=env.n_agents,
-            assignment=plan.partition.labels,
-            obs_dim=env.max_obs_dim + prepare.extra_features(env.n_agents),
-            n_actions=env.max_n_actions,
-            action_mask=env.static_action_mask(),
-            config=ActorCriticConfig(actor_hidden=hidden, critic_hidden=hidden),
-        ).to(self.device)
-        return policy, prepare
+        config = ActorCriticConfig(actor_hidden=hidden, critic_hidden=hidden)
+        obs_dim = env.max_obs_dim + prepare.extra_features(env.n_agents)
+        policy: GroupedActorCritic
+        if env.continuous_actions:  # Box actions: a diagonal Gaussian per agent, log-std per group
+            low, high = env.action_bounds()
+            policy = GroupedGaussianActorCritic(
+                env.n_agents, plan.partition.labels, obs_dim, env.n_actions, low=low, high=high, config=config
+            )
+        else:
+            policy = GroupedActorCritic(
+                n_agents=env.n_agents,
+                assignment=plan.partition.labels,
+                obs_dim=obs_dim,
+                n_actions=env.max_n_actions,
+                action_mask=env.static_action_mask(),
+                config=config,
+            )
+        return policy.to(self.device), prepare
 
     def evaluate(self, episodes: int | None = None, greedy: bool | None = None) -> np.ndarray:
         """Evaluate the last checkpoint of this experiment's run directory; returns each episode's return."""

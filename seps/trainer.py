@@ -180,7 +180,7 @@ class Trainer:
                 else:  # the critic would only fill a buffer nobody reads (see OnPolicyLearner)
                     actions, log_probs = self.policy.sample(obs, mask, generator=self.generator)
                     values = self._no_values
-                result = self.env.step(actions.cpu().numpy())
+                result = self.env.step(self.policy.env_actions(actions).cpu().numpy())
                 truncation_values = self._value(result.final_obs) if result.truncated.any() else None
                 self.storage.insert(
                     obs=obs,

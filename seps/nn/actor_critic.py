@@ -111,6 +111,10 @@ class GroupedActorCritic(nn.Module):
             self._routing_key = key
         return self._routing
 
+    def env_actions(self, actions: Tensor) -> Tensor:
+        """The actions to send to the env: Discrete indices as they are (the Gaussian policy clips to the Box)."""
+        return actions
+
     def _masked_logits(self, logits: Tensor, action_mask: Tensor | None) -> Tensor:
         mask = self.static_mask
         if action_mask is not None:

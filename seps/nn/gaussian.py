@@ -124,6 +124,10 @@ class GroupedGaussianActorCritic(GroupedActorCritic):
         values = self.critic(obs, self.routing()).squeeze(-1)
         return self._log_prob(mean, log_std, actions.to(mean.dtype)), self._entropy(log_std), values
 
+    def env_actions(self, actions: Tensor) -> Tensor:
+        """The actions to send to the env: :meth:`clip`."""
+        return self.clip(actions)
+
     def clip(self, actions: Tensor) -> Tensor:
         """The actions to send to the env: each real dimension clamped to [low, high], padded ones 0."""
         clipped = torch.minimum(torch.maximum(actions, self.low), self.high)
