@@ -58,3 +58,15 @@ def test_unknown_scenario_names_the_closest_one():
         UnknownComponentError, match=r"unknown VMAS scenario 'simple_tagg'. Did you mean 'vmas:simple_tag'\?"
     ):
         ENVS.get("vmas:simple_tagg")
+
+
+def test_continuous_actions_use_vmas_boxes_and_pass_check_env_adapter():
+    env = ENVS.get("vmas:simple_tag")(num_envs=2, max_steps=5, continuous_actions=True)
+    assert env.continuous_actions and env.n_actions.tolist() == [2, 2, 2, 2]
+    low, high = env.action_bounds()
+    assert (low == -high).all() and (high > 0).all()
+    check_env_adapter(env, n_steps=8)
+    env.reset(seed=0)
+    still = env.step(np.zeros((2, 4, 2), dtype=np.float32))
+    pushed = env.step(np.broadcast_to(high, (2, 4, 2)).copy())
+    assert not np.array_equal(still.obs, pushed.obs)

@@ -12,7 +12,8 @@ Agents keep VMAS's names (``adversary_0``, ``agent_0``, ...; see ``agent_names``
 ground-truth type is the name without ``_<index>``, as for PettingZoo, so ``simple_tag``'s
 adversaries and good agents are two types; a scenario whose agents are all ``agent_<i>`` has one
 type. Discrete actions are VMAS's ``continuous_actions=False`` (each agent a ``Discrete``: no-op
-and the four directions, or the product of its discrete action parts).
+and the four directions, or the product of its discrete action parts); ``continuous_actions=True``
+gives each agent VMAS's Box (forces in ``[-u_range, u_range]``), padded to the widest agent.
 
 VMAS keeps its own random state (``vmas_random_state``, swapped in by ``local_seed``) so seeding
 the env never touches the global torch / numpy generators.
@@ -65,7 +66,7 @@ def check_scenario(scenario: str) -> None:
 
 
 class VmasEnv(MultiAgentEnv):
-    """E copies of a VMAS scenario, batched by VMAS itself; discrete actions."""
+    """E copies of a VMAS scenario, batched by VMAS itself; discrete (default) or continuous actions."""
 
     def __init__(
         self,
@@ -85,16 +86,14 @@ class VmasEnv(MultiAgentEnv):
             raise ConfigError(f"{name}: max_steps must be an int >= 1, got {max_steps!r}")
         if reward_mode not in REWARD_MODES:
             raise ConfigError(f"{name}: reward_mode must be one of {REWARD_MODES}, got {reward_mode!r}")
-        if scenario_kwargs.get("continuous_actions"):
-            raise EnvError(f"{name}: seps's VMAS adapter runs discrete actions (continuous_actions=False)")
-        scenario_kwargs.pop("continuous_actions", None)
+        continuous = bool(scenario_kwargs.pop("continuous_actions", False))
         vmas = _import_vmas()
         check_scenario(scenario)
         self.env = vmas.make_env(
             scenario,
             num_envs=num_envs,
             device=device,
-            continuous_actions=False,
+            continuous_actions=continuous,
             max_steps=max_steps,
             seed=0,
             terminated_truncated=True,
@@ -107,10 +106,16 @@ class VmasEnv(MultiAgentEnv):
         self.team_reward = reward_mode != "individual"
         self.agent_names: tuple[str, ...] = tuple(agent.name for agent in self.env.agents)
         obs_space, action_space = self.env.observation_space, self.env.action_space
-        for index, space in enumerate(action_space.spaces):
-            if not hasattr(space, "n"):
-                raise EnvError(f"{name}: agent {self.agent_names[index]!r} has action space {space}, not Discrete")
-        self.action_spaces = tuple(spaces.Discrete(int(space.n)) for space in action_space.spaces)
+        if continuous:  # VMAS's gym Boxes (``Environment.get_agent_action_space``) as gymnasium Boxes
+            self.action_spaces = tuple(
+                spaces.Box(np.asarray(space.low, np.float32), np.asarray(space.high, np.float32), dtype=np.float32)
+                for space in action_space.spaces
+            )
+        else:
+            for index, space in enumerate(action_space.spaces):
+                if not hasattr(space, "n"):
+                    raise EnvError(f"{name}: agent {self.agent_names[index]!r} has action space {space}, not Discrete")
+            self.action_spaces = tuple(spaces.Discrete(int(space.n)) for space in action_space.spaces)
         for index, space in enumerate(obs_space.spaces):
             if len(getattr(space, "shape", ()) or ()) != 1:
                 raise EnvError(f"{name}: agent {self.agent_names[index]!r} observes {space}; seps needs flat vectors")
@@ -153,12 +158,14 @@ class VmasEnv(MultiAgentEnv):
     def step(self, actions: np.ndarray) -> StepResult:
         """One batched VMAS step of every copy; copies that ended come back reset."""
         actions = self.check_actions(actions)
-        if (actions < 0).any() or (actions >= self.n_actions[None, :]).any():
-            raise EnvError(f"{self.name}: actions must lie in 0 .. n_actions-1 per agent ({self.n_actions.tolist()})")
         batch = torch.as_tensor(actions)
-        observations, rewards, terminated, truncated, _ = self.env.step(
-            [batch[:, index].unsqueeze(-1) for index in range(self.n_agents)]
-        )
+        if self.continuous_actions:  # each agent's real dimensions, (E, n_actions[i])
+            per_agent = [batch[:, index, :size] for index, size in enumerate(self.n_actions.tolist())]
+        else:
+            if (actions < 0).any() or (actions >= self.n_actions[None, :]).any():
+                raise EnvError(f"{self.name}: actions must lie in 0 .. n_actions-1 per agent ({self.n_actions})")
+            per_agent = [batch[:, index].unsqueeze(-1) for index in range(self.n_agents)]
+        observations, rewards, terminated, truncated, _ = self.env.step(per_agent)
         final_obs = self._pack(observations)
         reward = torch.stack([r.reshape(self.num_envs) for r in rewards], dim=1).to(torch.float32).numpy()
         if self.reward_mode == "sum":
