@@ -99,6 +99,11 @@ def random_actions(action_mask: np.ndarray, rng: np.random.Generator) -> np.ndar
     return scores.argmax(axis=-1).astype(np.int64)
 
 
+def random_box_actions(low: np.ndarray, high: np.ndarray, num_envs: int, rng: np.random.Generator) -> np.ndarray:
+    """float32 (E, N, A): each action dimension uniform in its Box's [low, high] (padding: low = high = 0)."""
+    return rng.uniform(low, high, size=(num_envs, *low.shape)).astype(np.float32)
+
+
 def collect(
     env: MultiAgentEnv, steps: int, seed: int = 0, callback: Callable[[int, int], None] | None = None
 ) -> Transitions:
@@ -115,9 +120,13 @@ def collect(
     agent_grid = np.broadcast_to(np.arange(n_agents, dtype=np.int64), (env.num_envs, n_agents))
     rng = np.random.default_rng(seed)
     columns: dict[str, list[np.ndarray]] = {name: [] for name in ("agent_id", "obs", "action", "reward", "next_obs")}
+    bounds = env.action_bounds() if env.continuous_actions else None
     result = env.reset(seed=seed)
     for step in range(1, steps + 1):
-        actions = random_actions(result.action_mask, rng)
+        if bounds is None:
+            actions = random_actions(result.action_mask, rng)
+        else:  # Box actions: uniform over the space, the continuous counterpart of "sampled from A_i"
+            actions = random_box_actions(*bounds, env.num_envs, rng)
         following = env.step(actions)
         active = following.active
         columns["agent_id"].append(agent_grid[active])

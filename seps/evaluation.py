@@ -65,7 +65,7 @@ def evaluate(
         while np.isnan(returns[:episodes]).any():
             mask = torch.tensor(result.action_mask, device=mask_device)
             actions, _ = policy.sample(prepare(result.obs), mask, greedy=greedy, generator=generator)
-            result = env.step(actions.cpu().numpy())
+            result = env.step(policy.env_actions(actions).cpu().numpy())
             ended, totals = tracker.add(result)
             first_time = ended & np.isnan(returns)
             returns[first_time] = totals[first_time[ended]]

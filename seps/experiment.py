@@ -31,6 +31,7 @@ from seps.errors import CheckpointError, ConfigError, TrainingDiverged
 from seps.evaluation import evaluate
 from seps.methods import DEFAULT_ENCODER, DEFAULT_PARTITIONER, SharingPlan, resolve_grouping
 from seps.nn.actor_critic import ActorCriticConfig, GroupedActorCritic
+from seps.nn.gaussian import GroupedGaussianActorCritic
 from seps.pipeline import check_env, env_agent_count, make_env, partition_agents, type_agreement
 from seps.progress import StageCallback
 from seps.records import Partition, RunSummary
@@ -266,16 +267,30 @@ class Experiment:
         torch.manual_seed(self.config.seed)
         prepare = ObservationAdapter(env.n_agents, plan.append_agent_ids, self.device)
         hidden = self.config.hidden_sizes
-        policy = self.learner.policy_class(
-            n_agents=env.n_agents,
-            assignment=plan.partition.labels,
-            obs_dim=env.max_obs_dim + prepare.extra_features(env.n_agents),
-            n_actions=env.max_n_actions,
-            action_mask=env.static_action_mask(),
-            config=ActorCriticConfig(actor_hidden=hidden, critic_hidden=hidden),
-            state_dim=env.state_dim,
-        ).to(self.device)
-        return policy, prepare
+        config = ActorCriticConfig(actor_hidden=hidden, critic_hidden=hidden)
+        obs_dim = env.max_obs_dim + prepare.extra_features(env.n_agents)
+        policy: GroupedActorCritic
+        if env.continuous_actions:  # Box actions: a diagonal Gaussian per agent, log-std per group
+            if self.learner.policy_class is not GroupedActorCritic:
+                raise ConfigError(
+                    f"learner {self.config.learner!r} has no policy for continuous (Box) actions yet; "
+                    "use a2c or ppo, or the env's discrete actions"
+                )
+            low, high = env.action_bounds()
+            policy = GroupedGaussianActorCritic(
+                env.n_agents, plan.partition.labels, obs_dim, env.n_actions, low=low, high=high, config=config
+            )
+        else:
+            policy = self.learner.policy_class(
+                n_agents=env.n_agents,
+                assignment=plan.partition.labels,
+                obs_dim=obs_dim,
+                n_actions=env.max_n_actions,
+                action_mask=env.static_action_mask(),
+                config=config,
+                state_dim=env.state_dim,
+            )
+        return policy.to(self.device), prepare
 
     def evaluate(self, episodes: int | None = None, greedy: bool | None = None) -> np.ndarray:
         """Evaluate the last checkpoint of this experiment's run directory; returns each episode's return."""

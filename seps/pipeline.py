@@ -43,6 +43,8 @@ class PartitionResult:
     """Ground-truth type of each agent (evaluation only); None when the env has none."""
     seconds: dict[str, float]
     """Wall-clock time of each stage."""
+    agent_names: tuple[str, ...] | None = None
+    """The env's own agent names (``agent_names`` of PettingZoo / VMAS adapters); None when it has none."""
 
     @property
     def ari(self) -> float | None:
@@ -166,6 +168,7 @@ def partition_agents(
         transitions=transitions,
         agent_types=environment.agent_types,
         seconds=seconds,
+        agent_names=getattr(environment, "agent_names", None),
     )
 
 

@@ -26,7 +26,7 @@ class Transitions:
     obs: np.ndarray
     """float32 (T, max_obs_dim)."""
     action: np.ndarray
-    """int64 (T,)."""
+    """int64 (T,) for Discrete actions; float32 (T, max_n_actions) for Box actions (padding dims 0)."""
     reward: np.ndarray
     """float32 (T,)."""
     next_obs: np.ndarray
@@ -34,7 +34,7 @@ class Transitions:
     obs_dims: np.ndarray
     """int64 (N,): real observation size of each agent."""
     n_actions: np.ndarray
-    """int64 (N,): action-space size of each agent."""
+    """int64 (N,): action-space size (Discrete) or number of action dimensions (Box) of each agent."""
 
     @property
     def n_agents(self) -> int:

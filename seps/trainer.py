@@ -194,7 +194,7 @@ class Trainer:
                 obs = self.prepare(before.obs)
                 mask = torch.tensor(before.action_mask, device=self.device)
                 actions, log_probs = self.policy.sample(obs, mask, generator=self.generator)
-                result = self.env.step(actions.cpu().numpy())
+                result = self.env.step(self.policy.env_actions(actions).cpu().numpy())
                 step = RolloutStep(
                     policy=self.policy,
                     before=before,

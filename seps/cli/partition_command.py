@@ -10,6 +10,7 @@ from seps.checks import check_partitioner_fits, check_seed
 from seps.cli.options import check_writable_dir, integer, parse_options
 from seps.collect import CollectConfig
 from seps.errors import ConfigError
+from seps.export import FORMATS, export_text
 from seps.registry import PARTITIONERS, resolve
 from seps.threads import check_threads
 
@@ -29,9 +30,17 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--num-envs", type=integer, default=None, help="parallel env copies while collecting")
     parser.add_argument("--transitions", default=None, help="reuse a transitions .npz instead of collecting")
     parser.add_argument(
-        "-o", "--option", action="append", metavar="SECTION.KEY=VALUE", help="encoder.* or cluster.* option"
+        "-o", "--option", action="append", metavar="SECTION.KEY=VALUE", help="encoder.*, cluster.* or env.* option"
     )
     parser.add_argument("--out", default=None, help="directory for partition.json, embeddings.npz, transitions.npz")
+    parser.add_argument(
+        "--export",
+        action="append",
+        choices=FORMATS,
+        default=None,
+        help="also write the groups for another framework: BenchMARL group_map, RLlib policies + mapping, "
+        "or plain JSON (agent name -> group); to --out/<format>.json, else printed (repeatable)",
+    )
     parser.add_argument("--threads", type=integer, default=1, help="torch and BLAS threads (default 1)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
@@ -41,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
     # Everything that can fail on the arguments alone fails here, before torch is even imported.
     out = check_writable_dir(args.out) if args.out else None
     check_seed(args.seed)
-    options = parse_options(args.option, ("encoder", "cluster"))
+    options = parse_options(args.option, ("encoder", "cluster", "env"))
     partitioner = resolve(PARTITIONERS, args.cluster, **options["cluster"])
-    check_partitioner_fits(partitioner, args.env)
+    check_partitioner_fits(partitioner, args.env, **options["env"])
     collect_options = {
         key: value for key, value in (("steps", args.collect_steps), ("num_envs", args.num_envs)) if value is not None
     }
@@ -71,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             collect_config=collect_config,
             encoder_options=options["encoder"],
+            env_options=options["env"],
             transitions=transitions,
             threads=check_threads(args.threads),
             progress=bar,
@@ -79,6 +89,13 @@ def run(args: argparse.Namespace) -> int:
     if out is not None:
         write_result(result, out)
         print(f"wrote {out}/partition.json, embeddings.npz, transitions.npz")
+    for fmt in args.export or ():
+        text = export_text(result.partition, fmt, result.agent_names)
+        if out is None:
+            print(f"{fmt} export:\n{text}")
+        else:
+            (out / f"{fmt}.json").write_text(text + "\n")
+            print(f"wrote {out}/{fmt}.json")
     return 0
 
 

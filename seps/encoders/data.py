@@ -12,6 +12,9 @@ reward are standardised per feature with statistics of the whole buffer (one sha
 set for all agents, so differences between agents are kept). Features that never vary
 are only centred. This puts the reward and every observation feature on the same
 scale, so neither loss term drowns the other.
+
+Actions: a Discrete action is one-hot; a Box action (``action`` (T, A)) is standardised per
+dimension over the transitions where the dimension is real, padding zeroed, as observations are.
 """
 
 from __future__ import annotations
@@ -37,7 +40,9 @@ def check_transitions(transitions: Transitions) -> None:
             f"obs_dims {transitions.obs_dims.shape} and n_actions {transitions.n_actions.shape} must both be (N,)"
         )
     width = int(transitions.obs.shape[1]) if transitions.obs.ndim == 2 else -1
-    expected = {"obs": (count, width), "next_obs": (count, width), "action": (count,), "reward": (count,)}
+    continuous = transitions.action.ndim == 2
+    action_shape = (count, int(transitions.n_actions.max())) if continuous else (count,)
+    expected = {"obs": (count, width), "next_obs": (count, width), "action": action_shape, "reward": (count,)}
     for name, shape in expected.items():
         if getattr(transitions, name).shape != shape:
             raise ConfigError(f"transitions.{name} has shape {getattr(transitions, name).shape}, expected {shape}")
@@ -50,9 +55,9 @@ def check_transitions(transitions: Transitions) -> None:
     if missing.size:
         raise ConfigError(f"agents {missing.tolist()} have no transitions; collect more steps")
     action = transitions.action
-    if action.min() < 0 or np.any(action >= transitions.n_actions[agent_id]):
+    if not continuous and (action.min() < 0 or np.any(action >= transitions.n_actions[agent_id])):
         raise ConfigError("some actions lie outside their agent's action space 0..n_actions[i]-1")
-    for name in ("obs", "next_obs", "reward"):
+    for name in ("obs", "next_obs", "reward", "action"):
         if not np.all(np.isfinite(getattr(transitions, name))):
             raise ConfigError(f"transitions.{name} contains NaN or infinite values; check the env's outputs")
 
@@ -67,6 +72,16 @@ def _standardise(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return centred / torch.where(std > _MIN_STD, std, torch.ones_like(std))
 
 
+def _action_features(transitions: Transitions) -> torch.Tensor:
+    """float32 (T, A): one-hot Discrete actions, or Box actions standardised over each agent's real dimensions."""
+    width = int(transitions.n_actions.max())
+    if transitions.action.ndim == 1:
+        return torch.nn.functional.one_hot(torch.as_tensor(transitions.action, dtype=torch.int64), width).float()
+    n_actions = torch.as_tensor(transitions.n_actions, dtype=torch.int64)
+    real = feature_mask(n_actions[torch.as_tensor(transitions.agent_id, dtype=torch.int64)], width).float()
+    return _standardise(torch.as_tensor(transitions.action, dtype=torch.float32), real)
+
+
 @attrs.frozen(kw_only=True)
 class TrainingData:
     """Standardised tensors of a buffer, on one device (see the module docstring for the rules)."""
@@ -74,7 +89,7 @@ class TrainingData:
     agent_id: torch.Tensor
     """int64 (T,)."""
     inputs: torch.Tensor
-    """float32 (T, D + A): standardised, padding-zeroed observation and one-hot action."""
+    """float32 (T, D + A): standardised, padding-zeroed observation and one-hot (or standardised Box) action."""
     obs_target: torch.Tensor
     """float32 (T, D): standardised next-observation change, padding zeroed."""
     reward_target: torch.Tensor
@@ -90,10 +105,7 @@ class TrainingData:
         next_obs = torch.as_tensor(transitions.next_obs, dtype=torch.float32)
         mask = feature_mask(obs_dims[agent_id], obs.shape[1]).float()
         reward = torch.as_tensor(transitions.reward, dtype=torch.float32)[:, None]
-        actions = torch.nn.functional.one_hot(
-            torch.as_tensor(transitions.action, dtype=torch.int64), int(transitions.n_actions.max())
-        )
-        inputs = torch.cat([_standardise(obs, mask), actions.float()], dim=1)
+        inputs = torch.cat([_standardise(obs, mask), _action_features(transitions)], dim=1)
         return cls(
             agent_id=agent_id.to(device),
             inputs=inputs.to(device),

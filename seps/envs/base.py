@@ -10,6 +10,11 @@ batched arrays are padded:
 * ``action_mask`` is ``bool (E, N, max_n_actions)``: False for actions an agent does
   not have, and for actions the env forbids right now (SMAC, LBF).
 
+An env whose agents all have flat ``Box`` action spaces (``continuous_actions``) takes
+``float32 (E, N, max_n_actions)`` actions instead: ``n_actions[i]`` is agent i's number of action
+dimensions, its actions are the first ``n_actions[i]`` entries (the rest is padding), and
+``action_mask`` marks those real dimensions.
+
 Copies reset themselves: when every agent of a copy is done, ``step`` returns the
 first observation of the next episode in ``obs`` and the last one of the finished
 episode in ``final_obs`` (so learners can bootstrap from it at a truncation).
@@ -25,7 +30,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import numpy as np
@@ -65,7 +70,7 @@ class MultiAgentEnv(ABC):
 
     num_envs: int
     observation_spaces: tuple[spaces.Box, ...]
-    action_spaces: tuple[spaces.Discrete, ...]
+    action_spaces: tuple[spaces.Discrete, ...] | tuple[spaces.Box, ...]
     agent_types: np.ndarray | None
     """int (N,): ground-truth type of each agent, for evaluation only; None when the env has none."""
     team_reward: bool = False
@@ -86,8 +91,27 @@ class MultiAgentEnv(ABC):
         return np.array([int(np.prod(s.shape)) for s in self.observation_spaces], dtype=np.int64)
 
     @property
+    def continuous_actions(self) -> bool:
+        """Whether actions are float vectors in Box spaces (else Discrete indices)."""
+        return isinstance(self.action_spaces[0], spaces.Box)
+
+    @property
     def n_actions(self) -> np.ndarray:
-        return np.array([int(s.n) for s in self.action_spaces], dtype=np.int64)
+        """int64 (N,): each agent's number of actions (Discrete) or of action dimensions (Box)."""
+        if self.continuous_actions:
+            return np.array([int(np.prod(cast(spaces.Box, s).shape)) for s in self.action_spaces], dtype=np.int64)
+        return np.array([int(cast(spaces.Discrete, s).n) for s in self.action_spaces], dtype=np.int64)
+
+    def action_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """float32 (N, max_n_actions) low and high of each agent's Box (padding 0); continuous envs only."""
+        low = np.zeros((self.n_agents, self.max_n_actions), dtype=np.float32)
+        high = np.zeros_like(low)
+        for index, space in enumerate(self.action_spaces):
+            if not isinstance(space, spaces.Box):
+                raise EnvError(f"{self.name}: action_bounds needs Box action spaces, agent {index} has {space}")
+            low[index, : space.low.size] = space.low.reshape(-1)
+            high[index, : space.high.size] = space.high.reshape(-1)
+        return low, high
 
     @property
     def max_obs_dim(self) -> int:
@@ -135,8 +159,15 @@ class MultiAgentEnv(ABC):
         return np.all(result.terminated | result.truncated | ~result.active, axis=1)
 
     def check_actions(self, actions: np.ndarray) -> np.ndarray:
-        """Validate the shape of ``actions`` and return it as int64."""
+        """Validate the shape of ``actions`` and return it as int64 (Discrete) or float32 (Box)."""
         actions = np.asarray(actions)
+        if self.continuous_actions:
+            shape = (self.num_envs, self.n_agents, self.max_n_actions)
+            if actions.shape != shape:
+                raise EnvError(
+                    f"actions must have shape (num_envs, n_agents, max_n_actions) = {shape}, got {actions.shape}"
+                )
+            return actions.astype(np.float32, copy=False)
         if actions.shape != (self.num_envs, self.n_agents):
             raise EnvError(
                 f"actions must have shape (num_envs, n_agents) = {(self.num_envs, self.n_agents)}, got {actions.shape}"
@@ -166,12 +197,24 @@ def global_state(result: StepResult, final: bool = False) -> np.ndarray:
     return obs.reshape(obs.shape[0], -1)
 
 
+def check_action_spaces(action_spaces: Sequence[spaces.Space], env_name: str) -> tuple[spaces.Space, ...]:
+    """All Discrete, or all flat Box: return them; else raise naming the first agent that breaks it."""
+    if action_spaces and all(isinstance(space, spaces.Box) for space in action_spaces):
+        for index, space in enumerate(action_spaces):
+            box = cast(spaces.Box, space)
+            if len(box.shape) != 1 or not (np.isfinite(box.low).all() and np.isfinite(box.high).all()):
+                raise EnvError(f"{env_name}: agent {index} has action space {space}; seps needs flat, bounded Boxes")
+        return tuple(action_spaces)
+    return check_discrete(action_spaces, env_name)
+
+
 def check_discrete(action_spaces: Sequence[spaces.Space], env_name: str) -> tuple[spaces.Discrete, ...]:
     """Return the spaces as Discrete, or raise naming the agent whose space is not Discrete."""
     for index, space in enumerate(action_spaces):
         if not isinstance(space, spaces.Discrete):
             raise EnvError(
-                f"{env_name}: agent {index} has action space {space}; seps supports Discrete action spaces only"
+                f"{env_name}: agent {index} has action space {space}; seps needs Discrete action spaces "
+                "(or flat Box spaces for every agent)"
             )
     return tuple(action_spaces)  # type: ignore[arg-type]
 

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from gymnasium import spaces
 
-from seps.envs.base import MultiAgentEnv, StepResult, check_discrete
+from seps.envs.base import MultiAgentEnv, StepResult, check_action_spaces
 from seps.errors import ConfigError, EnvError
 
 REWARD_MODES = ("individual", "sum", "mean")
@@ -65,7 +65,7 @@ class LoopedEnv(MultiAgentEnv):
         self.num_envs = num_envs
         self.name = name
         self.observation_spaces = tuple(observation_spaces)
-        self.action_spaces = check_discrete(action_spaces, name)
+        self.action_spaces = check_action_spaces(action_spaces, name)  # type: ignore[assignment]
         self.agent_types = None if agent_types is None else np.asarray(agent_types, dtype=np.int64)
         self.reward_mode = reward_mode
         self.team_reward = reward_mode != "individual"
@@ -79,7 +79,7 @@ class LoopedEnv(MultiAgentEnv):
         raise NotImplementedError
 
     def _step_copy(self, index: int, actions: np.ndarray) -> CopyStep:
-        """Apply ``actions`` (int64 (N,)) to copy ``index``."""
+        """Apply ``actions`` (int64 (N,), or float32 (N, max_n_actions) for Box spaces) to copy ``index``."""
         raise NotImplementedError
 
     def _copy_state(self, index: int) -> np.ndarray:
@@ -140,7 +140,7 @@ class LoopedEnv(MultiAgentEnv):
     def step(self, actions: np.ndarray) -> StepResult:
         """Apply ``actions`` (int (E, N)) in every copy; copies whose episode ended reset themselves."""
         actions = self.check_actions(actions)
-        if (actions < 0).any() or (actions >= self.n_actions).any():
+        if not self.continuous_actions and ((actions < 0).any() or (actions >= self.n_actions).any()):
             raise EnvError(f"{self.name}: actions must lie in 0 .. n_actions[i]-1 = {self.n_actions - 1}")
         shape = (self.num_envs, self.n_agents)
         active = self._alive.copy()

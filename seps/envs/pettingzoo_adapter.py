@@ -77,7 +77,7 @@ def types_from_names(
 
 
 class PettingZooEnv(LoopedEnv):
-    """E copies of a PettingZoo ``ParallelEnv`` with Discrete actions."""
+    """E copies of a PettingZoo ``ParallelEnv`` with Discrete actions, or Box actions for every agent."""
 
     def __init__(
         self,
@@ -96,14 +96,16 @@ class PettingZooEnv(LoopedEnv):
         self._obs_spaces = [space for space, _ in raw_spaces]
         self._dict_mask = [has_mask for _, has_mask in raw_spaces]
         self._flatten = [not (isinstance(s, spaces.Box) and len(s.shape) == 1) for s in self._obs_spaces]
-        for agent in self.agent_names:
-            space = first.action_space(agent)
-            if not isinstance(space, spaces.Discrete):
-                first.close()
-                raise EnvError(
-                    f"{name}: agent {agent!r} has action space {space}; seps needs Discrete actions: "
-                    "build the env with discrete actions (e.g. continuous_actions=False) or wrap it to discretise them"
-                )
+        action_spaces = [first.action_space(agent) for agent in self.agent_names]
+        if not (
+            all(isinstance(space, spaces.Discrete) for space in action_spaces)
+            or all(isinstance(space, spaces.Box) for space in action_spaces)
+        ):
+            first.close()
+            raise EnvError(
+                f"{name}: action spaces {action_spaces}; seps needs Discrete actions for every agent, or Box "
+                "actions for every agent (e.g. continuous_actions=True)"
+            )
         if agent_types is not None and len(agent_types) != len(self.agent_names):
             first.close()
             raise EnvError(f"{name}: agent_types has {len(agent_types)} entries for {len(self.agent_names)} agents")
@@ -115,7 +117,7 @@ class PettingZooEnv(LoopedEnv):
         super().__init__(
             num_envs=num_envs,
             observation_spaces=[flat_box(s) for s in self._obs_spaces],
-            action_spaces=[first.action_space(agent) for agent in self.agent_names],
+            action_spaces=action_spaces,
             agent_types=types,
             name=name,
             reward_mode=reward_mode,
@@ -173,7 +175,11 @@ class PettingZooEnv(LoopedEnv):
 
     def _step_copy(self, index: int, actions: np.ndarray) -> CopyStep:
         env = self.envs[index]
-        values = actions.tolist()
+        if self.continuous_actions:  # each agent's real dimensions, as its Box's dtype
+            spaces_ = self.action_spaces
+            values = [actions[i, : self.n_actions[i]].astype(spaces_[i].dtype) for i in range(self.n_agents)]
+        else:
+            values = actions.tolist()
         raw_obs, rewards, terminations, truncations, infos = env.step(
             {agent: values[self._index[agent]] for agent in env.agents}
         )

@@ -62,10 +62,10 @@ class GroupedActorCritic(nn.Module):
     static_mask: Tensor
     uses_state: ClassVar[bool] = False
     """Whether the critic reads the global state (the trainer then passes ``state`` to ``value``/``evaluate``)."""
-    action_shape: ClassVar[tuple[int, ...]] = ()
-    """Shape of one agent's action (``()``: one discrete index); the rollout storage allocates from it."""
-    action_dtype: ClassVar[torch.dtype] = torch.int64
-    """dtype of the actions the policy samples; the rollout storage allocates from it."""
+    action_shape: tuple[int, ...] = ()
+    """Shape of one agent's action (``()``: one discrete index; ``(A,)`` in the Gaussian subclass)."""
+    action_dtype: torch.dtype = torch.int64
+    """dtype of the actions the policy samples (float32 in the Gaussian subclass); the rollout allocates from it."""
 
     def __init__(
         self,
@@ -119,6 +119,10 @@ class GroupedActorCritic(nn.Module):
             self._routing = build_routing(buffer, self.n_groups)
             self._routing_key = key
         return self._routing
+
+    def env_actions(self, actions: Tensor) -> Tensor:
+        """The actions to send to the env: Discrete indices as they are (the Gaussian policy clips to the Box)."""
+        return actions
 
     def _masked_logits(self, logits: Tensor, action_mask: Tensor | None) -> Tensor:
         mask = self.static_mask

@@ -29,8 +29,13 @@ def _check_spaces(env: MultiAgentEnv) -> None:
     for index, (obs_space, act_space) in enumerate(zip(env.observation_spaces, env.action_spaces, strict=True)):
         if not isinstance(obs_space, spaces.Box):
             raise _fail(env, f"agent {index}'s observation space must be a gymnasium Box, got {obs_space}")
-        if not isinstance(act_space, spaces.Discrete) or act_space.n < 1:
-            raise _fail(env, f"agent {index}'s action space must be Discrete with n >= 1, got {act_space}")
+        discrete = isinstance(act_space, spaces.Discrete) and act_space.n >= 1
+        box = isinstance(act_space, spaces.Box) and len(act_space.shape) == 1 and env.continuous_actions
+        if not (discrete or box) or isinstance(act_space, spaces.Box) != env.continuous_actions:
+            raise _fail(
+                env,
+                f"agent {index}'s action space must be Discrete with n >= 1 (or a flat Box for all), got {act_space}",
+            )
     if env.agent_types is None:
         return
     types = np.asarray(env.agent_types)
@@ -112,7 +117,12 @@ def _rollout(env: MultiAgentEnv, seed: int, n_steps: int) -> list[StepResult]:
     if results[0].terminated.any() or results[0].truncated.any():
         raise _fail(env, "reset: terminated and truncated must be all False")
     for step in range(n_steps):
-        result = env.step(_random_actions(results[-1].action_mask, rng))
+        if env.continuous_actions:
+            low, high = env.action_bounds()
+            actions = rng.uniform(low, high, size=(env.num_envs, *low.shape)).astype(np.float32)
+        else:
+            actions = _random_actions(results[-1].action_mask, rng)
+        result = env.step(actions)
         _check_result(env, result, f"step {step}")
         results.append(result)
     return results
