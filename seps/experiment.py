@@ -17,6 +17,7 @@ import attrs
 import numpy as np
 import torch
 
+from seps.adaptive import RepartitionConfig, Repartitioner, repartition_config
 from seps.builtin_components import load_builtins
 from seps.callbacks import TrainerCallback
 from seps.config import ExperimentConfig
@@ -112,9 +113,22 @@ class Experiment:
             append_agent_ids=config.append_agent_ids,
         )
         self.learner = resolve(LEARNERS, config.learner, **config.learner_options)
+        self.repartition = self._repartition_config(config)
         self.device = resolve_device(config.device)
         check_env(config.env, config.num_envs, **config.env_options)
         self.run_dir = None if run_dir is None else Path(run_dir)
+
+    def _repartition_config(self, config: ExperimentConfig) -> RepartitionConfig | None:
+        if config.repartition_every is None:
+            if config.initial_partition != "random" or config.repartition_options:
+                raise ConfigError("initial_partition and repartition_options need repartition_every (adaptive SePS)")
+            return None
+        if self.grouping.encoder is None:
+            raise ConfigError(
+                f"repartition_every needs a partition learned from data (method 'seps' with a partitioner that "
+                f"fits embeddings); method {config.method!r} with this partitioner has a fixed partition"
+            )
+        return repartition_config(config.repartition_every, config.repartition_options)
 
     @property
     def encoder(self) -> Any:
@@ -152,6 +166,7 @@ class Experiment:
         start = time.perf_counter()
         run_dir = RunDir(self.run_dir) if self.run_dir is not None else None
         resuming = run_dir is not None and run_dir.has_checkpoint()
+        self._initial_weights = None
         env = make_env(config.env, num_envs=config.num_envs, **config.env_options)
         eval_env: MultiAgentEnv | None = None
         log: RunLog | None = None
@@ -162,8 +177,25 @@ class Experiment:
             elif not (run_dir.path / CONFIG).is_file():
                 run_dir.write_config(config)
             self.run_dir = run_dir.path
-            plan = self._load_plan(run_dir) if resuming else self._make_plan(env, run_dir, stages)
+            checkpoint = run_dir.load_latest() if resuming else None
+            if checkpoint is not None:
+                plan = self._load_plan(run_dir, checkpoint)
+                run_dir.truncate_partitions(int(checkpoint["env_steps"]))
+            else:
+                plan = self._make_plan(env, run_dir, stages)
             policy, prepare = self.build_policy(plan, env)
+            repartitioner: Repartitioner | None = None
+            if self.repartition is not None:
+                repartitioner = Repartitioner(
+                    self.repartition,
+                    encoder=self.grouping.encoder,
+                    partitioner=self.grouping.partitioner,
+                    partition=plan.partition,
+                    agent_types=env.agent_types,
+                    seed=config.seed,
+                    warm_start=self._initial_weights,
+                )
+                callbacks = [repartitioner, *callbacks]
             eval_env = make_env(config.env, num_envs=config.eval_episodes, **config.env_options)
             trainer = Trainer(
                 env=env,
@@ -183,8 +215,8 @@ class Experiment:
                 device=self.device,
             )
             log = RunLog(run_dir.path)
-            if resuming:
-                trainer.load_state_dict(run_dir.load_latest())
+            if checkpoint is not None:
+                trainer.load_state_dict(checkpoint)
                 log.truncate_after(trainer.env_steps)
                 logger.info("resuming %s from env step %d", run_dir.path, trainer.env_steps)
             trainer.train(log, progress, callbacks)
@@ -194,12 +226,13 @@ class Experiment:
             env.close()
             if eval_env is not None:
                 eval_env.close()
+        final = plan.partition if repartitioner is None else repartitioner.partition
         result = RunResult(
-            partition=plan.partition,
+            partition=final,
             run_dir=run_dir.path,
             evaluations=tuple(trainer.evaluations),
             env_steps=trainer.env_steps,
-            ari=type_agreement(env.agent_types, plan.partition.labels),
+            ari=type_agreement(env.agent_types, final.labels),
         )
         run_dir.write_summary(result.summary(seconds=time.perf_counter() - start))
         return result
@@ -228,8 +261,9 @@ class Experiment:
         episodes = episodes or config.eval_episodes
         eval_env = make_env(config.env, num_envs=episodes, **config.env_options)
         try:
-            policy, prepare = self.build_policy(self._load_plan(run_dir), eval_env)
-            policy.load_state_dict(run_dir.load_latest()["policy"])
+            checkpoint = run_dir.load_latest()
+            policy, prepare = self.build_policy(self._load_plan(run_dir, checkpoint), eval_env)
+            policy.load_state_dict(checkpoint["policy"])
             return evaluate(
                 policy,
                 eval_env,
@@ -248,6 +282,8 @@ class Experiment:
         if callable(check_agents):  # before any stage runs
             check_agents(env.n_agents)
         partition = grouping.fixed_partition(env.n_agents, config.seed)
+        if partition is None and config.initial_partition == "fups":  # adaptive SePS from K = 1, no random actions
+            partition = Partition(labels=np.zeros(env.n_agents, dtype=np.int64), method="fups")
         pretraining = None
         if partition is None:
             pretraining = partition_agents(
@@ -261,6 +297,7 @@ class Experiment:
                 progress=stages,
             )
             partition = pretraining.partition
+            self._initial_weights = pretraining.embeddings.weights
         # The plan keeps no pre-training result: the transitions buffer is not held through training.
         plan = SharingPlan(partition=partition, append_agent_ids=grouping.append_agent_ids)
         run_dir.write_partition(
@@ -270,11 +307,19 @@ class Experiment:
             append_agent_ids=plan.append_agent_ids,
             **({} if pretraining is None else {"seconds": pretraining.seconds}),
         )
+        ari = type_agreement(env.agent_types, partition.labels)
+        run_dir.append_partition(
+            step=0, event="initial", candidate=partition, current=partition, ari=ari, current_ari=ari
+        )
         return plan
 
     @staticmethod
-    def _load_plan(run_dir: RunDir) -> SharingPlan:
+    def _load_plan(run_dir: RunDir, checkpoint: dict[str, Any]) -> SharingPlan:
+        """The plan at ``checkpoint``: its policy's assignment is the partition in force (adaptive runs regroup)."""
         partition, summary = run_dir.read_partition()
+        labels = checkpoint["policy"]["assignment"].numpy()
+        if not np.array_equal(labels, partition.labels):
+            partition = Partition(labels=labels, method=partition.method)
         return SharingPlan(partition=partition, append_agent_ids=bool(summary["append_agent_ids"]))
 
 

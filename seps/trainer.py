@@ -94,6 +94,7 @@ class Trainer:
         self.evaluations: list[tuple[int, float, float]] = []
         self.current: StepResult | None = None
         self.callback = CallbackList()
+        self._callback_state: list[Any] | None = None
 
     # -- the loop ---------------------------------------------------------------------------------------------
 
@@ -110,6 +111,9 @@ class Trainer:
         """
         settings = self.settings
         self.callback = CallbackList(callbacks)
+        if self._callback_state is not None:  # a resumed run: callbacks continue where they were saved
+            self.callback.load_state_dict(self._callback_state)
+            self._callback_state = None
         if self.current is None:
             self.current = self.env.reset(settings.seed)
         self.callback.on_train_start(self)
@@ -173,7 +177,9 @@ class Trainer:
                 else:  # the critic would only fill a buffer nobody reads (see OnPolicyLearner)
                     actions, log_probs = self.policy.sample(obs, mask, generator=self.generator)
                     values = self._no_values
-                result = self.env.step(actions.cpu().numpy())
+                env_actions = actions.cpu().numpy()
+                result = self.env.step(env_actions)
+                self.callback.on_step(self, env_actions, result)
                 truncation_values = self._value(result.final_obs) if result.truncated.any() else None
                 self.storage.insert(
                     obs=obs,
@@ -241,6 +247,7 @@ class Trainer:
             "episode_returns": torch.as_tensor(self.tracker.returns),
             "evaluations": [list(row) for row in self.evaluations],
             "env_state": None if env_state is None else _arrays_to_tensors(env_state),
+            "callbacks": self.callback.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -250,6 +257,7 @@ class Trainer:
         self.generator.set_state(state["generator"])
         self.tracker.returns[...] = state["episode_returns"].numpy()
         self.evaluations = [(int(s), float(m), float(d)) for s, m, d in state["evaluations"]]
+        self._callback_state = state.get("callbacks")
         if state["env_state"] is not None:
             self.current = self.env.set_state(_tensors_to_arrays(state["env_state"]))
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -14,6 +15,7 @@ from seps.config import ExperimentConfig
 from seps.errors import ConfigError
 from seps.experiment import Experiment, RunResult, build, resume
 from seps.progress import StageProgress
+from seps.run_dir import RunDir
 from seps.trainer import Progress
 
 DEFAULTS = ExperimentConfig()
@@ -34,6 +36,19 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         default=None,
         help="policy option: one-hot agent ids on every observation (default: the method's; fups_id = fups + this)",
+    )
+    parser.add_argument(
+        "--repartition-every",
+        type=int,
+        default=None,
+        metavar="M",
+        help="adaptive SePS: re-check the partition on the agents' own experience every M env steps",
+    )
+    parser.add_argument(
+        "--initial-partition",
+        choices=("random", "fups"),
+        default=DEFAULTS.initial_partition,
+        help="with --repartition-every: pre-train on random actions (default) or start from FuPS (K = 1)",
     )
     parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
     parser.add_argument("--num-envs", type=int, default=DEFAULTS.num_envs)
@@ -87,6 +102,8 @@ def experiment_from_args(args: argparse.Namespace) -> Experiment:
         learner_options=options["learner"],
         env_options=options["env"],
         append_agent_ids=args.append_agent_ids,
+        repartition_every=args.repartition_every,
+        initial_partition=args.initial_partition,
     )
 
 
@@ -116,6 +133,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def partition_changes(run_dir: Path) -> list[str]:
+    """One line per re-partition of an adaptive run (none for a run that partitioned once)."""
+    records = RunDir(run_dir).read_partitions()
+    checks = [r for r in records if r["event"] != "initial"]
+    if not checks:
+        return []
+    changes = [r for r in checks if r["event"] == "change"]
+    lines = [f"re-partition checks: {len(checks)}, changes: {len(changes)}"]
+    for record in changes:
+        ari = "" if record["current_ari"] is None else f", ARI {record['current_ari']:.3f}"
+        lines.append(f"  at {record['step']:>10,d} steps: K = {record['current_k']}{ari}: {record['current_labels']}")
+    return lines
+
+
 def summarise(result: RunResult, config: ExperimentConfig) -> str:
     partition = result.partition
     lines = [f"{config.method} on {config.env}, seed {config.seed}: K = {partition.k} parameter groups"]
@@ -123,6 +154,7 @@ def summarise(result: RunResult, config: ExperimentConfig) -> str:
     if config.method == "seps":
         ari = "no ground-truth types" if result.ari is None else f"{result.ari:.3f}"
         lines.append(f"adjusted Rand index vs true types: {ari}")
+    lines += partition_changes(result.run_dir)
     lines.append(f"evaluation return (sum over agents), {len(result.evaluations)} evaluations:")
     for steps, mean, std in result.evaluations:
         lines.append(f"  {steps:>10,d} steps: {mean:9.2f} ± {std:.2f}")
