@@ -14,9 +14,9 @@ whose parameters (and Adam moments) it starts from:
 Every :class:`~seps.nn.grouped.GroupedLinear` of a module whose ``n_groups`` is the old K is
 regrouped (an actor, a per-group critic, or a centralised critic built from
 :class:`~seps.nn.grouped.GroupedMLP`); layers with another group count (e.g. one critic shared
-by all agents) are left alone. Parameters keep their identity (their ``.data`` is replaced), so
-an optimiser built on them stays valid; :func:`regroup_optimizer_state` gathers its per-parameter
-state the same way. The step counter of Adam is per tensor, shared by all groups of a layer, and
+by all agents) are left alone. A regrouped tensor is a new ``nn.Parameter``;
+:func:`regroup_optimizer_state` puts it in the old one's place in the optimiser (so the trainer's
+optimiser object stays valid) and gathers its per-parameter state the same way. The step counter of Adam is per tensor, shared by all groups of a layer, and
 is kept as it is. Device-agnostic: every index lives on the parameter's device.
 """
 
@@ -60,50 +60,60 @@ def grouped_layers(module: nn.Module, n_groups: int) -> Iterator[GroupedLinear]:
             yield layer
 
 
-def regroup_module(module: nn.Module, sources: np.ndarray, n_groups: int) -> list[nn.Parameter]:
-    """Gather the stacked parameters of ``module``'s K = ``n_groups`` layers by ``sources``; return them.
+def regroup_module(module: nn.Module, sources: np.ndarray, n_groups: int) -> list[tuple[nn.Parameter, nn.Parameter]]:
+    """Gather the stacked parameters of ``module``'s K = ``n_groups`` layers by ``sources``.
 
-    ``sources[k']`` is the old group new group k' copies. Parameters stay the same objects.
+    ``sources[k']`` is the old group new group k' copies. Each regrouped tensor becomes a new
+    ``nn.Parameter`` (autograd caches a leaf's shape, so a leaf cannot change shape in place);
+    returns the (old, new) parameter pairs for :func:`regroup_optimizer_state`.
     """
-    changed: list[nn.Parameter] = []
+    pairs: list[tuple[nn.Parameter, nn.Parameter]] = []
     new_k = len(sources)
     for layer in list(grouped_layers(module, n_groups)):
         index = torch.as_tensor(sources, dtype=torch.long, device=layer.weight.device)
-        for parameter in (layer.weight, layer.bias):
-            with torch.no_grad():
-                parameter.data = parameter.data.index_select(0, index).contiguous()
-            changed.append(parameter)
+        for name in ("weight", "bias"):
+            old: nn.Parameter = getattr(layer, name)
+            new = nn.Parameter(old.detach().index_select(0, index).contiguous(), requires_grad=old.requires_grad)
+            setattr(layer, name, new)
+            pairs.append((old, new))
         layer.n_groups = new_k
     for mlp in module.modules():
         if isinstance(mlp, GroupedMLP) and mlp.n_groups == n_groups:
             mlp.n_groups = new_k
-    return changed
+    return pairs
 
 
 def regroup_optimizer_state(
-    optimizer: torch.optim.Optimizer, parameters: Sequence[nn.Parameter], sources: np.ndarray
+    optimizer: torch.optim.Optimizer, pairs: Sequence[tuple[nn.Parameter, nn.Parameter]], sources: np.ndarray
 ) -> None:
-    """Gather the optimiser's per-group state of ``parameters`` (already regrouped) along their group axis.
+    """Put each new parameter in its old one's place in ``optimizer`` and gather its state by ``sources``.
 
-    Every state tensor with the parameter's old leading size is gathered: Adam's ``exp_avg`` and
-    ``exp_avg_sq`` (and ``max_exp_avg_sq`` with amsgrad); scalars such as ``step`` are kept.
-    A parameter the optimiser has not stepped yet has no state and needs nothing.
+    Every state tensor with a leading group axis is gathered: Adam's ``exp_avg`` and ``exp_avg_sq``
+    (and ``max_exp_avg_sq`` with amsgrad); scalars such as ``step`` are kept. A parameter the
+    optimiser has not stepped yet has no state and needs nothing.
     """
-    ids = {id(p) for group in optimizer.param_groups for p in group["params"]}
-    for parameter in parameters:
-        if id(parameter) not in ids:
-            raise ConfigError("regroup_optimizer_state: a regrouped parameter is not in the optimiser")
-        state = optimizer.state.get(parameter)
-        if not state:
-            continue
-        new_shape = parameter.shape
-        for key, value in list(state.items()):
-            if not isinstance(value, Tensor) or value.dim() == 0:
+    replacement = {id(old): new for old, new in pairs}
+    found = 0
+    for group in optimizer.param_groups:
+        for position, parameter in enumerate(group["params"]):
+            new = replacement.get(id(parameter))
+            if new is None:
                 continue
-            if value.shape[1:] != new_shape[1:]:
-                raise ConfigError(f"optimiser state {key!r} of shape {tuple(value.shape)} does not match its parameter")
-            index = torch.as_tensor(sources, dtype=torch.long, device=value.device)
-            state[key] = value.index_select(0, index).contiguous()
+            group["params"][position] = new
+            found += 1
+            state = optimizer.state.pop(parameter, None)
+            if not state:
+                continue
+            for key, value in list(state.items()):
+                if not isinstance(value, Tensor) or value.dim() == 0:
+                    continue
+                if value.shape[1:] != new.shape[1:]:
+                    raise ConfigError(f"optimiser state {key!r} of shape {tuple(value.shape)} does not fit its parameter")
+                index = torch.as_tensor(sources, dtype=torch.long, device=value.device)
+                state[key] = value.index_select(0, index).contiguous()
+            optimizer.state[new] = state
+    if found != len(pairs):
+        raise ConfigError("regroup_optimizer_state: a regrouped parameter is not in the optimiser")
 
 
 def regroup(
@@ -118,7 +128,7 @@ def regroup(
     """
     old = np.asarray(old_labels, dtype=np.int64)
     sources = group_sources(old, new_labels)
-    parameters = regroup_module(module, sources, int(old.max()) + 1)
+    pairs = regroup_module(module, sources, int(old.max()) + 1)
     if optimizer is not None:
-        regroup_optimizer_state(optimizer, parameters, sources)
+        regroup_optimizer_state(optimizer, pairs, sources)
     return sources
