@@ -4,19 +4,24 @@ A :class:`~seps.envs.bps.BlindParticleSpread` (same physics, observations and hi
 two changes:
 
 * **the colour only matters near a landmark.** Every agent is rewarded
-  ``-REWARD_SCALE * distance to the nearest landmark`` whatever its colour, and pays
-  ``wrong_penalty`` on every step it ends within ``radius`` of a landmark that is not its own.
-  Far from the landmarks all colours have one reward function;
+  ``-REWARD_SCALE * distance to the nearest landmark`` whatever its colour, plus ``bonus`` on
+  every step it ends within ``radius`` of its own colour's landmark. Far from the landmarks all
+  colours have one reward function;
 * **the landmarks are far away.** They spawn at a distance in ``[ring_min, ring_max]`` from the
   origin (uniform direction) and the agents in ``[-agent_spawn, agent_spawn]^2``, so an agent
   moving at random almost never comes near one within an episode.
 
 So under random actions every agent's transitions come from the same dynamics and the same
 reward: the encoder sees one type and static SePS shares one policy (FuPS). Agents that learn
-walk to the landmarks, the wrong-colour penalty appears in their experience, and the types
-separate -- what adaptive SePS (:mod:`seps.adaptive`) re-partitions on. A group that knows its
-colour walks to its own landmark (reward near 0); one policy for all colours can only stop at
-``radius`` from the nearest landmark or gamble on it.
+walk to the landmarks and sit there, the bonus appears in their experience only on their own
+colour's landmark, and the types separate -- what adaptive SePS (:mod:`seps.adaptive`)
+re-partitions on. A group that knows its colour walks to its own landmark and earns the bonus on
+every step; one policy for all colours (FuPS) can only walk to the nearest and earns it on a third
+of them (with three colours).
+
+A first version paid a penalty near the wrong landmarks instead of a bonus near the own one: one
+shared policy then learned to keep away from all landmarks, the colour signal vanished from the
+experience as fast as it appeared, and no re-partition was ever confirmed (seeds 0-2).
 """
 
 from __future__ import annotations
@@ -42,19 +47,19 @@ class LateColourSpread(BlindParticleSpread):
         num_envs: int = 1,
         episode_limit: int = 50,
         radius: float = 0.5,
-        wrong_penalty: float = 1.0,
-        ring_min: float = 3.0,
-        ring_max: float = 4.0,
+        bonus: float = 1.0,
+        ring_min: float = 2.5,
+        ring_max: float = 3.5,
         agent_spawn: float = 0.5,
         name: str | None = None,
     ) -> None:
-        values = {"radius": radius, "wrong_penalty": wrong_penalty, "ring_min": ring_min, "agent_spawn": agent_spawn}
+        values = {"radius": radius, "bonus": bonus, "ring_min": ring_min, "agent_spawn": agent_spawn}
         for key, value in values.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 raise ConfigError(f"LateColourSpread: {key!r} must be a positive number, got {value!r}")
         if isinstance(ring_max, bool) or not isinstance(ring_max, (int, float)) or ring_max < ring_min:
             raise ConfigError(f"LateColourSpread: 'ring_max' must be a number >= ring_min={ring_min}, got {ring_max!r}")
-        self.radius, self.wrong_penalty = float(radius), float(wrong_penalty)
+        self.radius, self.bonus = float(radius), float(bonus)
         self.ring_min, self.ring_max, self.agent_spawn = float(ring_min), float(ring_max), float(agent_spawn)
         counts = tuple(type_counts)
         super().__init__(
@@ -70,10 +75,8 @@ class LateColourSpread(BlindParticleSpread):
         # its features 4.. are landmark - agent for every colour, in colour order.
         relative = result.final_obs[:, :, 4:].reshape(self.num_envs, -1, self.n_colours, 2)
         distances = np.sqrt(np.einsum("enlk,enlk->enl", relative, relative))
-        nearest = distances.argmin(axis=-1)
-        near = distances.min(axis=-1)
-        wrong = (near <= self.radius) & (nearest != self.agent_types)
-        rewards = (-REWARD_SCALE * near - self.wrong_penalty * wrong).astype(np.float32)
+        own = distances[:, self._agent_index, self.agent_types]
+        rewards = (-REWARD_SCALE * distances.min(axis=-1) + self.bonus * (own <= self.radius)).astype(np.float32)
         return StepResult(
             obs=result.obs,
             rewards=rewards,
