@@ -66,7 +66,11 @@ class CallbackList(TrainerCallback):
 
     def state_dict(self) -> list[Any]:
         """The state of every callback that has one (None for the others), in order."""
-        return [c.state_dict() if callable(getattr(c, "state_dict", None)) else None for c in self.callbacks]
+        states: list[Any] = []
+        for callback in self.callbacks:
+            saver = getattr(callback, "state_dict", None)
+            states.append(saver() if callable(saver) else None)
+        return states
 
     def load_state_dict(self, states: list[Any]) -> None:
         """Hand each callback its saved state; the callbacks must be given in the same order as when saved."""

@@ -166,7 +166,7 @@ class Experiment:
         start = time.perf_counter()
         run_dir = RunDir(self.run_dir) if self.run_dir is not None else None
         resuming = run_dir is not None and run_dir.has_checkpoint()
-        self._initial_weights = None
+        self._initial_weights: dict[str, Any] | None = None
         env = make_env(config.env, num_envs=config.num_envs, **config.env_options)
         eval_env: MultiAgentEnv | None = None
         log: RunLog | None = None

@@ -202,7 +202,8 @@ ADAPTIVE = {
 def test_a_repartitioned_run_killed_with_sigkill_resumes_to_the_same_parameters(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     killed_root = tmp_path / "killed"
-    script = f"from seps import build; build('seps', total_steps=400000, run_root={str(killed_root)!r}, **{ADAPTIVE!r}).run()"
+    options = f"total_steps=400000, run_root={str(killed_root)!r}, **{ADAPTIVE!r}"
+    script = f"from seps import build; build('seps', {options}).run()"
     process = subprocess.Popen([sys.executable, "-c", script], env=env)
     deadline = time.time() + 180
     # Checkpoints every 600 steps land inside the recording window of the next check (at 1000, 2000, ...).

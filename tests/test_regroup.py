@@ -92,7 +92,7 @@ def test_regroup_keeps_unchanged_agents_and_copies_the_matched_group_to_moved_on
 
 
 def test_a_layer_with_another_group_count_is_left_alone_and_a_central_critic_of_k_groups_follows():
-    policy, optimizer = trained_policy()
+    policy, _ = trained_policy()
     policy.shared = GroupedMLP(1, 4, (8,), 1)  # e.g. one critic for every agent: not per group
     policy.central = GroupedMLP(3, 12, (8,), 1)  # a centralised critic with one head per group
     shared = [p.detach().clone() for p in policy.shared.parameters()]

@@ -285,7 +285,9 @@ EncoderWeights = dict[str, torch.Tensor]
 
 def _weights(latent: AgentLatent, decoder: TransitionDecoder) -> EncoderWeights:
     parts = {"latent": latent.state_dict(), "decoder": decoder.state_dict()}
-    return {f"{part}.{key}": value.detach().cpu().clone() for part, state in parts.items() for key, value in state.items()}
+    return {
+        f"{part}.{key}": value.detach().cpu().clone() for part, state in parts.items() for key, value in state.items()
+    }
 
 
 def _load_weights(latent: AgentLatent, decoder: TransitionDecoder, weights: EncoderWeights) -> None:

@@ -120,7 +120,9 @@ class GroupedActorCritic(nn.Module):
         """
         new = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
         if new.shape != (self.n_agents,) or int(new.min()) < 0:
-            raise ConfigError(f"regroup needs one group id >= 0 per agent, shape ({self.n_agents},); got {new.tolist()}")
+            raise ConfigError(
+                f"regroup needs one group id >= 0 per agent, shape ({self.n_agents},); got {new.tolist()}"
+            )
         if len(torch.unique(new)) != int(new.max()) + 1:
             raise ConfigError(f"regroup labels must use every group id 0..K-1, got {new.tolist()}")
         sources = regroup(self, self.assignment.cpu().numpy(), new.numpy(), optimizer)

@@ -16,8 +16,9 @@ regrouped (an actor, a per-group critic, or a centralised critic built from
 :class:`~seps.nn.grouped.GroupedMLP`); layers with another group count (e.g. one critic shared
 by all agents) are left alone. A regrouped tensor is a new ``nn.Parameter``;
 :func:`regroup_optimizer_state` puts it in the old one's place in the optimiser (so the trainer's
-optimiser object stays valid) and gathers its per-parameter state the same way. The step counter of Adam is per tensor, shared by all groups of a layer, and
-is kept as it is. Device-agnostic: every index lives on the parameter's device.
+optimiser object stays valid) and gathers its per-parameter state the same way. Adam's step
+counter is per tensor, shared by all groups of a layer, and is kept as it is. Device-agnostic:
+every index lives on the parameter's device.
 """
 
 from __future__ import annotations
@@ -108,7 +109,9 @@ def regroup_optimizer_state(
                 if not isinstance(value, Tensor) or value.dim() == 0:
                     continue
                 if value.shape[1:] != new.shape[1:]:
-                    raise ConfigError(f"optimiser state {key!r} of shape {tuple(value.shape)} does not fit its parameter")
+                    raise ConfigError(
+                        f"optimiser state {key!r} of shape {tuple(value.shape)} does not fit its parameter"
+                    )
                 index = torch.as_tensor(sources, dtype=torch.long, device=value.device)
                 state[key] = value.index_select(0, index).contiguous()
             optimizer.state[new] = state
