@@ -232,3 +232,20 @@ def test_a_repartitioned_run_killed_with_sigkill_resumes_to_the_same_parameters(
     assert killed_history == RunDir(straight).read_partitions()
     assert [r["step"] for r in killed_history] == list(range(0, budget + 1, 1000))
     assert json.loads((run_dir / "summary.json").read_text())["k"] == 2
+
+
+def test_seps_only_settings_of_a_sweep_reach_and_multiply_the_seps_cells_only(tmp_path):
+    from seps.sweep import expand, parse_text
+
+    text = (
+        "methods: [seps, fups]\nenvs: ['bps:2-2']\nseeds: [0]\n"
+        "config: {initial_partition: fups, total_steps: 400}\ngrid: {repartition_every: [200, null]}\n"
+    )
+    cells = expand(parse_text(text, out=tmp_path))
+    settings = [(c.method, c.settings) for c in cells]
+    assert settings == [
+        ("seps", {"initial_partition": "fups", "total_steps": 400, "repartition_every": 200}),
+        ("seps", {"initial_partition": "fups", "total_steps": 400, "repartition_every": None}),
+        ("fups", {"total_steps": 400}),
+    ]
+    assert cells[0].experiment_config(str(tmp_path)).repartition_every == 200
