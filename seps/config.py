@@ -80,6 +80,13 @@ class ExperimentConfig:
     """Options of the learner, e.g. {'lr': 1e-3}."""
     append_agent_ids: bool | None = attrs.field(default=None, validator=v.optional(v.instance_of(bool)))
     """Policy option: append a one-hot agent id to each observation; None takes the method's (True for fups_id)."""
+    repartition_every: int | None = attrs.field(default=None, validator=v.optional(_positive))
+    """Adaptive SePS (seps only): re-check the partition on the agents' own experience every this many env
+    steps and regroup on a confirmed change (:mod:`seps.adaptive`); None partitions once, as the paper."""
+    initial_partition: str = attrs.field(default="random", validator=v.in_(("random", "fups")))
+    """With ``repartition_every``: 'random' (pre-train on random actions, the paper) or 'fups' (start at K = 1)."""
+    repartition_options: dict[str, Any] = attrs.field(factory=dict)
+    """Options of the re-partition checks: window, encoder_updates, confirm (see RepartitionConfig)."""
 
 
 COMPONENT_FIELDS = ("encoder", "cluster", "learner")

@@ -18,6 +18,7 @@ import attrs
 import numpy as np
 import torch
 
+from seps.adaptive import RepartitionConfig, Repartitioner, repartition_config
 from seps.builtin_components import load_builtins
 from seps.callbacks import TrainerCallback
 from seps.checkpoint import load_latest
@@ -118,6 +119,7 @@ class Experiment:
             append_agent_ids=config.append_agent_ids,
         )
         self.learner = resolve(LEARNERS, config.learner, **config.learner_options)
+        self.repartition = self._repartition_config(config)
         self.device = resolve_device(config.device)
         check_env(config.env, config.num_envs, **config.env_options)
         check_agents = getattr(self.grouping.partitioner, "check_agents", None)
@@ -125,6 +127,18 @@ class Experiment:
         if callable(check_agents) and n_agents is not None:  # K against N, when the env can tell without a build
             check_agents(n_agents)
         self.run_dir = None if run_dir is None else Path(run_dir)
+
+    def _repartition_config(self, config: ExperimentConfig) -> RepartitionConfig | None:
+        if config.repartition_every is None:
+            if config.initial_partition != "random" or config.repartition_options:
+                raise ConfigError("initial_partition and repartition_options need repartition_every (adaptive SePS)")
+            return None
+        if self.grouping.encoder is None:
+            raise ConfigError(
+                f"repartition_every needs a partition learned from data (method 'seps' with a partitioner that "
+                f"fits embeddings); method {config.method!r} with this partitioner has a fixed partition"
+            )
+        return repartition_config(config.repartition_every, config.repartition_options)
 
     @property
     def encoder(self) -> Any:
@@ -162,6 +176,7 @@ class Experiment:
         start = time.perf_counter()
         existing = RunDir(self.run_dir) if self.run_dir is not None else None
         checkpoint = load_latest(existing.path) if existing is not None and existing.has_checkpoint() else None
+        self._initial_weights: dict[str, Any] | None = None
         env = make_env(config.env, num_envs=config.num_envs, **config.env_options)
         eval_env: MultiAgentEnv | None = None
         log: RunLog | None = None
@@ -174,8 +189,24 @@ class Experiment:
             if not (run_dir.path / CONFIG).is_file():
                 run_dir.write_config(self.resolved_config())
             self.run_dir = run_dir.path
-            plan = self._load_plan(run_dir) if run_dir.has_partition() else self._make_plan(env, run_dir, stages)
+            if run_dir.has_partition():  # a resume: from its checkpoint's partition, else the first one
+                plan = self._load_plan(run_dir, None if checkpoint is None else checkpoint[1])
+                run_dir.truncate_partitions(0 if checkpoint is None else int(checkpoint[1]["env_steps"]))
+            else:
+                plan = self._make_plan(env, run_dir, stages)
             policy, prepare = self.build_policy(plan, env)
+            repartitioner: Repartitioner | None = None
+            if self.repartition is not None:
+                repartitioner = Repartitioner(
+                    self.repartition,
+                    encoder=self.grouping.encoder,
+                    partitioner=self.grouping.partitioner,
+                    partition=plan.partition,
+                    agent_types=env.agent_types,
+                    seed=config.seed,
+                    warm_start=self._initial_weights,
+                )
+                callbacks = [repartitioner, *callbacks]
             eval_env = make_env(config.env, num_envs=config.eval_episodes, **config.env_options)
             trainer = Trainer(
                 env=env,
@@ -220,12 +251,13 @@ class Experiment:
             env.close()
             if eval_env is not None:
                 eval_env.close()
+        final = plan.partition if repartitioner is None else repartitioner.partition
         result = RunResult(
-            partition=plan.partition,
+            partition=final,
             run_dir=run_dir.path,
             evaluations=tuple(trainer.evaluations),
             env_steps=trainer.env_steps,
-            ari=type_agreement(env.agent_types, plan.partition.labels),
+            ari=type_agreement(env.agent_types, final.labels),
             win_rates=tuple(trainer.win_rates),
         )
         run_dir.write_summary(result.summary(seconds=time.perf_counter() - start))
@@ -301,8 +333,9 @@ class Experiment:
         episodes = episodes or config.eval_episodes
         eval_env = make_env(config.env, num_envs=episodes, **config.env_options)
         try:
-            policy, prepare = self.build_policy(self._load_plan(run_dir), eval_env)
-            policy.load_state_dict(run_dir.load_latest()["policy"])
+            checkpoint = run_dir.load_latest()
+            policy, prepare = self.build_policy(self._load_plan(run_dir, checkpoint), eval_env)
+            policy.load_state_dict(checkpoint["policy"])
             return evaluate(
                 policy,
                 eval_env,
@@ -318,6 +351,8 @@ class Experiment:
         """Stages 1-3: the partition, from data when the partitioner needs it; written to ``partition.json``."""
         config, grouping = self.config, self.grouping
         partition = grouping.fixed_partition(env.n_agents, config.seed)
+        if partition is None and config.initial_partition == "fups":  # adaptive SePS from K = 1, no random actions
+            partition = Partition(labels=np.zeros(env.n_agents, dtype=np.int64), method="fups")
         pretraining = None
         if partition is None:
             pretraining = partition_agents(
@@ -331,6 +366,7 @@ class Experiment:
                 progress=stages,
             )
             partition = pretraining.partition
+            self._initial_weights = pretraining.embeddings.weights
         # The plan keeps no pre-training result: the transitions buffer is not held through training.
         plan = SharingPlan(partition=partition, append_agent_ids=grouping.append_agent_ids)
         run_dir.write_partition(
@@ -340,11 +376,20 @@ class Experiment:
             append_agent_ids=plan.append_agent_ids,
             **({} if pretraining is None else {"seconds": pretraining.seconds}),
         )
+        ari = type_agreement(env.agent_types, partition.labels)
+        run_dir.append_partition(
+            step=0, event="initial", candidate=partition, current=partition, ari=ari, current_ari=ari
+        )
         return plan
 
     @staticmethod
-    def _load_plan(run_dir: RunDir) -> SharingPlan:
+    def _load_plan(run_dir: RunDir, checkpoint: dict[str, Any] | None = None) -> SharingPlan:
+        """The plan at ``checkpoint``: its policy's assignment is the partition in force (adaptive runs regroup);
+        without a checkpoint, the run's first partition."""
         partition, summary = run_dir.read_partition()
+        labels = partition.labels if checkpoint is None else checkpoint["policy"]["assignment"].numpy()
+        if not np.array_equal(labels, partition.labels):
+            partition = Partition(labels=labels, method=partition.method)
         return SharingPlan(partition=partition, append_agent_ids=bool(summary["append_agent_ids"]))
 
 

@@ -172,6 +172,33 @@ def partition_agents(
     )
 
 
+def partition_transitions(
+    transitions: Transitions,
+    encoder: Any = "vae",
+    cluster: Any = "kmeans_db",
+    *,
+    seed: int = 0,
+    warm_start: Any = None,
+    encoder_options: dict[str, Any] | None = None,
+    cluster_options: dict[str, Any] | None = None,
+) -> tuple[Partition, Embeddings]:
+    """Encode -> cluster on ``transitions`` already gathered (e.g. on-policy, by the trainer); builds no env.
+
+    ``warm_start`` (an earlier ``Embeddings.weights``) continues that encoder when its ``fit``
+    takes ``warm_start`` (the built-in encoders do); otherwise the encoder trains afresh.
+    """
+    encoder_obj = resolve(ENCODERS, encoder, **(encoder_options or {}))
+    partitioner = resolve(PARTITIONERS, cluster, **(cluster_options or {}))
+    check_agents = getattr(partitioner, "check_agents", None)
+    if callable(check_agents):
+        check_agents(transitions.n_agents)
+    if warm_start is not None and "warm_start" in inspect.signature(encoder_obj.fit).parameters:
+        embeddings = encoder_obj.fit(transitions, seed=seed, warm_start=warm_start)
+    else:
+        embeddings = encoder_obj.fit(transitions, seed=seed)
+    return partitioner.fit(embeddings, seed=seed), embeddings
+
+
 def _ignore(update: StageProgress) -> None:
     return None
 

@@ -76,6 +76,8 @@ class Embeddings:
     """Training loss, recorded at every convergence check."""
     updates: int | None = None
     """Gradient steps the encoder took (it stops early once the codes have converged)."""
+    weights: dict[str, Any] | None = attrs.field(default=None, eq=False, repr=False)
+    """The fitted model's parameters (CPU tensors), to continue it with ``fit(warm_start=...)``; not saved."""
 
     @property
     def n_agents(self) -> int:

@@ -4,6 +4,7 @@ A run directory holds::
 
     config.json        the ExperimentConfig (components as names or {'class', 'options'})
     partition.json     the partition: labels, K, groups, scores, true types, ARI, append_agent_ids
+    partitions.jsonl   the partition history: the first one (step 0) and every re-partition check
     embeddings.npz     the agents' codes, when the partition was learned from data
     metrics.csv        one row per log event, columns discovered from what is logged
     summary.json       the RunSummary, written when the run finishes
@@ -32,6 +33,7 @@ from seps.records import Embeddings, Partition, RunSummary
 
 CONFIG = "config.json"
 PARTITION = "partition.json"
+PARTITIONS = "partitions.jsonl"
 METRICS = "metrics.csv"
 SUMMARY = "summary.json"
 
@@ -123,6 +125,55 @@ class RunDir:
         """The run's partition and the whole ``partition.json`` (true types, ARI, ``append_agent_ids``, ...)."""
         summary: dict[str, Any] = json.loads((self.path / PARTITION).read_text())
         return Partition.from_json(json.dumps(summary)), summary
+
+    def append_partition(
+        self,
+        *,
+        step: int,
+        event: str,
+        candidate: Partition,
+        current: Partition,
+        ari: float | None,
+        current_ari: float | None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """Add one line to ``partitions.jsonl``: what a check found and the partition in force after it.
+
+        ``event`` is 'initial' (the run's first partition), 'check' (nothing changed) or 'change'.
+        """
+        record = {
+            "step": int(step),
+            "event": event,
+            "labels": candidate.labels.tolist(),
+            "k": candidate.k,
+            "scores": {str(k): v for k, v in candidate.scores.items()},
+            "ari": ari,
+            "current_labels": current.labels.tolist(),
+            "current_k": current.k,
+            "current_ari": current_ari,
+            **extra,
+        }
+        self.path.mkdir(parents=True, exist_ok=True)
+        with (self.path / PARTITIONS).open("a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        return record
+
+    def read_partitions(self) -> list[dict[str, Any]]:
+        """The lines of ``partitions.jsonl`` in order (empty when the run has none)."""
+        path = self.path / PARTITIONS
+        if not path.is_file():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def truncate_partitions(self, step: int) -> None:
+        """Drop the history after env step ``step`` (a resumed run repeats those checks)."""
+        records = self.read_partitions()
+        kept = [r for r in records if r["step"] <= step]
+        if len(kept) != len(records):
+            path = self.path / PARTITIONS
+            temporary = path.with_suffix(".tmp")
+            temporary.write_text("".join(json.dumps(r) + "\n" for r in kept))
+            temporary.replace(path)
 
     def write_summary(self, summary: RunSummary) -> Path:
         path = self.path / SUMMARY

@@ -114,6 +114,7 @@ class Trainer:
         self.last_checkpoint: Path | None = None
         self._train_returns: list[float] = []
         self._wins: list[float] = []
+        self._callback_state: list[Any] | None = None
 
     # -- the loop ---------------------------------------------------------------------------------------------
 
@@ -130,6 +131,9 @@ class Trainer:
         """
         settings = self.settings
         self.callback = CallbackList(callbacks)
+        if self._callback_state is not None:  # a resumed run: callbacks continue where they were saved
+            self.callback.load_state_dict(self._callback_state)
+            self._callback_state = None
         if self.current is None:
             self.current = self.env.reset(settings.seed)
         self.callback.on_train_start(self)
@@ -194,7 +198,9 @@ class Trainer:
                 obs = self.prepare(before.obs)
                 mask = torch.tensor(before.action_mask, device=self.device)
                 actions, log_probs = self.policy.sample(obs, mask, generator=self.generator)
-                result = self.env.step(self.policy.env_actions(actions).cpu().numpy())
+                env_actions = self.policy.env_actions(actions).cpu().numpy()
+                result = self.env.step(env_actions)
+                self.callback.on_step(self, env_actions, result)
                 step = RolloutStep(
                     policy=self.policy,
                     before=before,
@@ -274,6 +280,7 @@ class Trainer:
             "env_state": None if env_state is None else _arrays_to_tensors(env_state),
             "train_returns": list(self._train_returns),  # so a resumed run logs the same training rows
             "wins": list(self._wins),
+            "callbacks": self.callback.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -286,6 +293,7 @@ class Trainer:
         self.win_rates = [(int(s), float(r)) for s, r in state.get("win_rates", [])]
         self._train_returns = [float(r) for r in state.get("train_returns", [])]
         self._wins = [float(w) for w in state.get("wins", [])]
+        self._callback_state = state.get("callbacks")
         if state["env_state"] is not None:
             self.current = self.env.set_state(_tensors_to_arrays(state["env_state"]))
         else:

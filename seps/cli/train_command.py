@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -54,6 +55,19 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         default=None,
         help="policy option: one-hot agent ids on every observation (default: the method's; fups_id = fups + this)",
+    )
+    add(
+        "--repartition-every",
+        type=integer,
+        default=None,
+        metavar="M",
+        help="adaptive SePS: re-check the partition on the agents' own experience every M env steps",
+    )
+    add(
+        "--initial-partition",
+        choices=("random", "fups"),
+        default=None,
+        help="with --repartition-every: pre-train on random actions (default) or start from FuPS (K = 1)",
     )
     add("--seed", type=integer, default=None, help=f"default {DEFAULTS.seed}")
     add("--num-envs", type=integer, default=None, help=f"parallel env copies (default {DEFAULTS.num_envs})")
@@ -121,6 +135,8 @@ def _given(args: argparse.Namespace) -> dict[str, Any]:
         "--checkpoint-seconds": ("checkpoint_seconds", args.checkpoint_seconds),
         "--log-interval": ("log_interval", args.log_interval),
         "--device": ("device", args.device),
+        "--repartition-every": ("repartition_every", args.repartition_every),
+        "--initial-partition": ("initial_partition", args.initial_partition),
     }
     return {flag: pair for flag, pair in given.items() if pair[1] is not None}
 
@@ -241,6 +257,22 @@ def interrupted_message(experiment: Experiment, interrupt: KeyboardInterrupt) ->
     return f"seps train: {saved}; resume with: seps train --resume {experiment.run_dir}"
 
 
+def partition_changes(run_dir: Path) -> list[str]:
+    """One line per re-partition of an adaptive run (none for a run that partitioned once)."""
+    from seps.run_dir import RunDir
+
+    records = RunDir(run_dir).read_partitions()
+    checks = [r for r in records if r["event"] != "initial"]
+    if not checks:
+        return []
+    changes = [r for r in checks if r["event"] == "change"]
+    lines = [f"re-partition checks: {len(checks)}, changes: {len(changes)}"]
+    for record in changes:
+        ari = "" if record["current_ari"] is None else f", ARI {record['current_ari']:.3f}"
+        lines.append(f"  at {record['step']:>10,d} steps: K = {record['current_k']}{ari}: {record['current_labels']}")
+    return lines
+
+
 def summarise(result: RunResult, config: ExperimentConfig) -> str:
     partition = result.partition
     lines = [f"{config.method} on {config.env}, seed {config.seed}: K = {partition.k} parameter groups"]
@@ -248,6 +280,7 @@ def summarise(result: RunResult, config: ExperimentConfig) -> str:
     if config.method == "seps":
         ari = "no ground-truth types" if result.ari is None else f"{result.ari:.3f}"
         lines.append(f"adjusted Rand index vs true types: {ari}")
+    lines += partition_changes(result.run_dir)
     lines.append(f"evaluation return (sum over agents), {len(result.evaluations)} evaluations:")
     for steps, mean, std in result.evaluations:
         lines.append(f"  {steps:>10,d} steps: {mean:9.2f} ± {std:.2f}")

@@ -187,8 +187,19 @@ class IdentityEncoder(ABC):
     def make_latent(self, n_agents: int) -> AgentLatent:
         """Build the encoder f_e for ``n_agents`` agents."""
 
-    def fit(self, transitions: Transitions, seed: int = 0, callback: EncoderCallback | None = None) -> Embeddings:
+    def fit(
+        self,
+        transitions: Transitions,
+        seed: int = 0,
+        callback: EncoderCallback | None = None,
+        warm_start: EncoderWeights | None = None,
+    ) -> Embeddings:
         """Train the encoder-decoder on ``transitions``; return the encoder mean of every agent.
+
+        ``warm_start`` (an earlier fit's ``Embeddings.weights``) continues that model instead of a
+        fresh one, e.g. with fewer ``updates`` on newer experience (adaptive SePS): the latent and
+        decoder start from those weights, Adam from zero moments, and the returned embeddings hold
+        the new weights for the next continuation.
 
         Every ``check_interval`` updates the codes are compared with the previous check; training
         stops when they moved less than ``stop_change`` of their spread ``patience`` times in a row,
@@ -203,6 +214,8 @@ class IdentityEncoder(ABC):
             torch.manual_seed(seed)
             latent = self.make_latent(transitions.n_agents).to(device)
             decoder = TransitionDecoder(data.inputs.shape[1] + self.latent_dim, obs_size, self.hidden_sizes).to(device)
+        if warm_start is not None:
+            _load_weights(latent, decoder, warm_start)
         generator = torch.Generator(device=device)
         generator.manual_seed(seed)
         optimiser = _adam([*latent.parameters(), *decoder.parameters()], self.lr)
@@ -262,7 +275,32 @@ class IdentityEncoder(ABC):
             encoder=self.name,
             losses=tuple(losses),
             updates=update,
+            weights=_weights(latent, decoder),
         )
+
+
+EncoderWeights = dict[str, torch.Tensor]
+"""A fitted encoder-decoder's parameters: ``latent.*`` and ``decoder.*`` state-dict entries, on the CPU."""
+
+
+def _weights(latent: AgentLatent, decoder: TransitionDecoder) -> EncoderWeights:
+    parts = {"latent": latent.state_dict(), "decoder": decoder.state_dict()}
+    return {
+        f"{part}.{key}": value.detach().cpu().clone() for part, state in parts.items() for key, value in state.items()
+    }
+
+
+def _load_weights(latent: AgentLatent, decoder: TransitionDecoder, weights: EncoderWeights) -> None:
+    """Load :func:`_weights` output, refusing weights of another shape (other agents, observations or sizes)."""
+    for part, module in (("latent", latent), ("decoder", decoder)):
+        prefix = f"{part}."
+        state = {key[len(prefix) :]: value for key, value in weights.items() if key.startswith(prefix)}
+        own = module.state_dict()
+        if state.keys() != own.keys() or any(state[k].shape != own[k].shape for k in own):
+            raise ConfigError(
+                "warm_start weights do not fit this encoder (different agents, observation size or layer sizes)"
+            )
+        module.load_state_dict(state)
 
 
 def _codes(latent: AgentLatent) -> tuple[np.ndarray, np.ndarray | None]:

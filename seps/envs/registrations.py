@@ -11,6 +11,7 @@ from seps.registry import ENVS
 # The coloured warehouse and fixed-level foraging run on numpy-vectorised simulators (seps/envs/warehouse.py,
 # seps/envs/foraging.py); the rware / lbforaging-backed references they are proven equal to stay available
 # as ``crware-ref-*`` / ``crware-ref:`` and ``lbf-12ag-3lvl-lbforaging``.
+ENVS.register("bps-late-1", "seps.envs.bps_late:bps_late_1")
 ENVS.register("crware-1", "seps.envs.warehouse:crware_1")
 ENVS.register("crware-2", "seps.envs.warehouse:crware_2")
 ENVS.register("crware-3", "seps.envs.warehouse:crware_3")
@@ -23,6 +24,7 @@ ENVS.register("lbf-12ag-3lvl", "seps.envs.foraging:lbf_12ag_3lvl")
 ENVS.register("lbf-12ag-3lvl-lbforaging", "seps.envs.lbf:lbf_12ag_3lvl_lbforaging")
 ENVS.register("smac-mmm2", "seps.envs.smac:make_mmm2")
 
+ENVS.register_family("bps-late", "seps.envs.bps_late:bps_late_family")
 ENVS.register_family("crware", "seps.envs.warehouse:crware_family")
 ENVS.register_family("crware-ref", "seps.envs.coloured_rware:crware_family")
 ENVS.register_family("lbf", "seps.envs.foraging:lbf_family")

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from seps.errors import ConfigError
 from seps.nn.grouped import ACTIVATIONS, GroupedMLP, GroupRouting, build_routing
+from seps.nn.regroup import regroup
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +124,28 @@ class GroupedActorCritic(nn.Module):
     def env_actions(self, actions: Tensor) -> Tensor:
         """The actions to send to the env: Discrete indices as they are (the Gaussian policy clips to the Box)."""
         return actions
+
+    def regroup(
+        self, labels: Sequence[int] | np.ndarray | Tensor, optimizer: torch.optim.Optimizer | None = None
+    ) -> np.ndarray:
+        """Move the agents to the groups ``labels`` (K may grow or shrink); return each new group's source group.
+
+        New groups start from the old group they are matched to (:mod:`seps.nn.regroup`); every
+        grouped layer is regrouped and, with ``optimizer``, its Adam state too. Agents whose group
+        did not change keep bit-identical parameters and optimiser state.
+        """
+        new = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
+        if new.shape != (self.n_agents,) or int(new.min()) < 0:
+            raise ConfigError(
+                f"regroup needs one group id >= 0 per agent, shape ({self.n_agents},); got {new.tolist()}"
+            )
+        if len(torch.unique(new)) != int(new.max()) + 1:
+            raise ConfigError(f"regroup labels must use every group id 0..K-1, got {new.tolist()}")
+        sources = regroup(self, self.assignment.cpu().numpy(), new.numpy(), optimizer)
+        self.n_groups = len(sources)
+        self.assignment.copy_(new.to(self.assignment.device))  # bumps the buffer's version: routing re-plans
+        logger.debug("regrouped %d agents into %d groups (sources %s)", self.n_agents, self.n_groups, sources.tolist())
+        return sources
 
     def _masked_logits(self, logits: Tensor, action_mask: Tensor | None) -> Tensor:
         mask = self.static_mask

@@ -130,6 +130,15 @@ class GroupedGaussianActorCritic(GroupedActorCritic):
         values = self.critic_values(obs, state, self.routing())
         return self._log_prob(mean, log_std, actions.to(mean.dtype)), self._entropy(log_std), values
 
+    def regroup(
+        self, labels: Sequence[int] | np.ndarray | Tensor, optimizer: torch.optim.Optimizer | None = None
+    ) -> np.ndarray:
+        # The per-group log-std is not a GroupedLinear, so seps.nn.regroup would leave it with the old K.
+        raise ConfigError(
+            "adaptive SePS (repartition_every) cannot regroup a Gaussian (Box-action) policy yet: its per-group "
+            "log-std is not remapped; use a fixed partition or the env's discrete actions"
+        )
+
     def env_actions(self, actions: Tensor) -> Tensor:
         """The actions to send to the env: :meth:`clip`."""
         return self.clip(actions)

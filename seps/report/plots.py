@@ -71,6 +71,45 @@ def learning_curves(records: list[CellRecord], out_dir: Path) -> list[Path]:
     return paths
 
 
+def partition_histories(records: list[CellRecord], out_dir: Path) -> list[Path]:
+    """One figure per env with re-partitioning runs: K and ARI of the partition in force against env steps."""
+    adaptive = [r for r in records if r.cell.mode == "train" and len(r.partitions()) > 1]
+    if not adaptive:
+        return []
+    plt = _pyplot()
+    from matplotlib.ticker import EngFormatter
+
+    shown = varying(r.cell for r in records if r.cell.mode == "train")
+    paths = []
+    for env in dict.fromkeys(env_label(r.cell) for r in adaptive):
+        figure, (k_axes, ari_axes) = plt.subplots(2, 1, figsize=(7, 5.5), sharex=True)
+        for index, record in enumerate(r for r in adaptive if env_label(r.cell) == env):
+            history = record.partitions()
+            steps = [r["step"] for r in history]
+            label = f"{method_label(record.cell, shown)}, seed {record.cell.seed}"
+            marker = MARKERS[index % len(MARKERS)]
+            k_axes.step(
+                steps, [r["current_k"] for r in history], where="post", marker=marker, markersize=3, label=label
+            )
+            if all(r["current_ari"] is not None for r in history):
+                ari_axes.step(steps, [r["current_ari"] for r in history], where="post", marker=marker, markersize=3)
+        k_axes.set_ylabel("K (groups in force)")
+        ari_axes.set_ylabel("ARI vs true types")
+        ari_axes.set_ylim(-0.05, 1.05)
+        ari_axes.xaxis.set_major_formatter(EngFormatter())
+        ari_axes.set_xlabel("environment steps")
+        k_axes.set_title(f"{env}: the partition during training")
+        for axes in (k_axes, ari_axes):
+            axes.grid(alpha=0.3)
+        k_axes.legend(fontsize=8)
+        figure.tight_layout()
+        path = out_dir / f"partitions_{_slug(env)}.png"
+        figure.savefig(path, dpi=120)
+        plt.close(figure)
+        paths.append(path)
+    return paths
+
+
 def _fixed_k(record: CellRecord) -> bool:
     partitioner = record.cell.partitioner
     return partitioner is not None and isinstance(partitioner.options.get("k"), int)

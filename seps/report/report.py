@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from seps.report.paper import table2
-from seps.report.plots import embedding_projections, learning_curves, returns_by_k
+from seps.report.plots import embedding_projections, learning_curves, partition_histories, returns_by_k
 from seps.report.results import load_records
 from seps.report.tables import partition_table, return_table, status_table, win_rate_table
 
@@ -77,6 +77,7 @@ def write_report(sweep_dir: str | Path, out: str | Path | None = None, *, plots:
         plot_dir.mkdir(parents=True, exist_ok=True)
         figures = [
             ("Learning curves", learning_curves(records, plot_dir)),
+            ("The partition during training", partition_histories(records, plot_dir)),
             ("Return against the number of groups", [p for p in [returns_by_k(records, plot_dir)] if p]),
             ("Agent embeddings", embedding_projections(records, plot_dir)),
         ]

@@ -12,7 +12,7 @@ import numpy as np
 
 from seps.methods import method_title
 from seps.records import RunSummary, as_summary
-from seps.run_dir import METRICS, PARTITION
+from seps.run_dir import METRICS, PARTITION, RunDir
 from seps.run_log import read_metric
 from seps.sweep import Cell, load_manifest, read_done
 
@@ -40,6 +40,21 @@ class CellRecord:
         """``partition.json`` (labels, chosen K, scores, ARI when known, true types), if written."""
         path = self.directory / PARTITION
         return json.loads(path.read_text()) if path.is_file() else None
+
+    def partitions(self) -> list[dict[str, Any]]:
+        """``partitions.jsonl``: the first partition and every re-partition check (empty when absent)."""
+        return RunDir(self.directory).read_partitions()
+
+    def final_partition(self) -> tuple[int, float | None] | None:
+        """(K, ARI) of the partition in force at the end: the last check's of an adaptive run, else partition.json's."""
+        history = self.partitions()
+        if len(history) > 1:
+            last = history[-1]
+            return int(last["current_k"]), last["current_ari"]
+        partition = self.partition()
+        if partition is None or "ari" not in partition:
+            return None
+        return int(partition["k"]), partition["ari"]
 
     def embeddings(self) -> tuple[np.ndarray, np.ndarray | None] | None:
         """(agent means, true types or None when the env has none) of a partitioning cell, if saved."""

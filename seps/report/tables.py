@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 
@@ -67,15 +68,16 @@ def partition_table(records: list[CellRecord]) -> str | None:
     shown = varying(r.cell for r in partitioned)
     true_k: dict[str, int | None] = {}
     for record in partitioned:
-        partition = record.partition()
-        if partition is None or "ari" not in partition:
+        partition, final = record.partition(), record.final_partition()
+        if partition is None or final is None:
             continue
         env = env_label(record.cell)
         types = partition.get("agent_types")
         true_k[env] = None if types is None else len(set(types))
-        key = (partitioner_label(record.cell, shown), env)
-        ari = partition["ari"]
-        rows_by_key.setdefault(key, []).append((int(partition["k"]), None if ari is None else float(ari)))
+        axes = [f"{key}={json.dumps(value)}" for key, value in record.cell.axes.items() if key in shown]
+        label = partitioner_label(record.cell, shown) + (f" ({', '.join(axes)})" if axes else "")
+        k, ari = final  # adaptive runs: the partition in force at the end
+        rows_by_key.setdefault((label, env), []).append((k, None if ari is None else float(ari)))
     if not rows_by_key:
         return None
     labels = _ordered([key[0] for key in rows_by_key])

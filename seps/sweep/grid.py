@@ -138,10 +138,16 @@ def component_pairs(spec: SweepSpec) -> list[tuple[Component | None, Component |
     return list(pairs.values())
 
 
+SEPS_ONLY_SETTINGS = ("repartition_every", "initial_partition", "repartition_options")
+"""Settings of a learned partition: like encoders and partitioners they multiply (and reach) seps cells only."""
+
+
 def expand(spec: SweepSpec) -> list[Cell]:
-    """Every cell of the sweep, in a stable order (env, method, components, grid values, seed)."""
-    axis_names = list(spec.grid)
-    axis_values = list(itertools.product(*(spec.grid[name] for name in axis_names)))
+    """Every cell of the sweep, in a stable order (env, method, components, grid values, seed).
+
+    Cells of a mode with a fixed partition (nops, fups, fups_id) get no encoder or partitioner and
+    none of the :data:`SEPS_ONLY_SETTINGS`, from ``config`` or ``grid``: baselines are not multiplied by them.
+    """
     cells: list[Cell] = []
     for env in spec.envs:
         if spec.mode == "partition":
@@ -158,7 +164,11 @@ def expand(spec: SweepSpec) -> list[Cell]:
                 )
             continue
         for method in spec.methods:
-            pairs = [(None, None)] if mode_fixes_partitioner(method) else component_pairs(spec)
+            fixed = mode_fixes_partitioner(method)
+            pairs = [(None, None)] if fixed else component_pairs(spec)
+            axis_names = [name for name in spec.grid if not (fixed and name in SEPS_ONLY_SETTINGS)]
+            axis_values = list(itertools.product(*(spec.grid[name] for name in axis_names)))
+            config = {k: v for k, v in env_settings(spec, env).items() if not (fixed and k in SEPS_ONLY_SETTINGS)}
             for (encoder, partitioner), learner, values, seed in itertools.product(
                 pairs, spec.learners, axis_values, spec.seeds
             ):
@@ -172,7 +182,7 @@ def expand(spec: SweepSpec) -> list[Cell]:
                         encoder=encoder,
                         partitioner=partitioner,
                         learner=learner,
-                        settings={**env_settings(spec, env), **axes},
+                        settings={**config, **axes},
                         axes=axes,
                     )
                 )
