@@ -200,10 +200,11 @@ class GroupedActorCritic(nn.Module):
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Sample (or, if ``greedy``, take the most likely) valid actions; the actor never sees ``state``.
 
-        Returns actions int64 (..., N), their log-probs, values and policy entropies (..., N).
+        Returns actions (int64 (..., N); float (..., N, A) for a Box policy), their log-probs, values and
+        policy entropies (..., N).
         """
         actions, log_probs, log_probs_all = self._choose(obs, action_mask, greedy, generator)
-        return actions, log_probs, self.value(obs, state), _entropy(log_probs_all)
+        return actions, log_probs, self.value(obs, state), self._choice_entropy(log_probs_all)
 
     def sample(
         self,
@@ -230,6 +231,10 @@ class GroupedActorCritic(nn.Module):
             actions = torch.multinomial(flat, 1, generator=generator).reshape(logits.shape[:-1])
         log_probs = log_probs_all.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
         return actions, log_probs, log_probs_all
+
+    def _choice_entropy(self, extra: Tensor) -> Tensor:
+        """Policy entropies (..., N) from the third value :meth:`_choose` returns (here every action's log-prob)."""
+        return _entropy(extra)
 
     def evaluate(
         self, obs: Tensor, action_mask: Tensor | None, actions: Tensor, state: Tensor | None = None

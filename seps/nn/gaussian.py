@@ -87,7 +87,7 @@ class GroupedGaussianActorCritic(GroupedActorCritic):
         per_dim = -0.5 * ((actions - mean) * torch.exp(-log_std)) ** 2 - log_std - _HALF_LOG_2PI
         return torch.where(self.static_mask, per_dim, torch.zeros_like(per_dim)).sum(dim=-1)
 
-    def _entropy(self, log_std: Tensor) -> Tensor:
+    def _choice_entropy(self, log_std: Tensor) -> Tensor:
         per_dim = log_std + 0.5 + _HALF_LOG_2PI
         return torch.where(self.static_mask, per_dim, torch.zeros_like(per_dim)).sum(dim=-1)
 
@@ -110,25 +110,13 @@ class GroupedGaussianActorCritic(GroupedActorCritic):
             actions = mean + torch.where(self.static_mask, noise, torch.zeros_like(noise)) * log_std.exp()
         return actions, self._log_prob(mean, log_std, actions), log_std
 
-    def act(
-        self,
-        obs: Tensor,
-        action_mask: Tensor | None = None,
-        greedy: bool = False,
-        generator: torch.Generator | None = None,
-        state: Tensor | None = None,
-    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Sampled (or, if ``greedy``, mean) actions (..., N, A), log-probs, values and entropies (..., N)."""
-        actions, log_probs, log_std = self._choose(obs, action_mask, greedy, generator)
-        return actions, log_probs, self.value(obs, state), self._entropy(log_std)
-
     def evaluate(
         self, obs: Tensor, action_mask: Tensor | None, actions: Tensor, state: Tensor | None = None
     ) -> tuple[Tensor, Tensor, Tensor]:
         """Log-probs of ``actions`` (..., N, A) -> (..., N), entropies (..., N) and values (..., N), with gradients."""
         mean, log_std = self._distribution(obs)
         values = self.critic_values(obs, state, self.routing())
-        return self._log_prob(mean, log_std, actions.to(mean.dtype)), self._entropy(log_std), values
+        return self._log_prob(mean, log_std, actions.to(mean.dtype)), self._choice_entropy(log_std), values
 
     def regroup(
         self, labels: Sequence[int] | np.ndarray | Tensor, optimizer: torch.optim.Optimizer | None = None
