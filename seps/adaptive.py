@@ -35,11 +35,11 @@ import numpy as np
 import torch
 
 from seps.callbacks import TrainerCallback
-from seps.encoders.base import positive_int
 from seps.errors import ConfigError
 from seps.pipeline import partition_transitions, type_agreement
 from seps.records import Partition, Transitions
 from seps.run_dir import RunDir
+from seps.validators import positive_int
 
 if TYPE_CHECKING:
     from seps.envs.base import StepResult

@@ -11,21 +11,7 @@ from seps.collect import CollectConfig
 from seps.errors import ConfigError
 from seps.options import convert_options
 from seps.registry import Registry
-
-
-def _positive(instance: Any, attribute: attrs.Attribute, value: float) -> None:
-    if value <= 0:
-        raise ValueError(f"'{attribute.name}' must be > 0: {value}")
-
-
-def _seed(instance: Any, attribute: attrs.Attribute, value: int) -> None:
-    if not 0 <= value < 2**32:
-        raise ValueError(f"'{attribute.name}' must be an integer in [0, 2**32): {value}")
-
-
-def _widths(instance: Any, attribute: attrs.Attribute, value: tuple[int, ...]) -> None:
-    if not value or any(int(width) <= 0 for width in value):
-        raise ValueError(f"'{attribute.name}' must be a non-empty list of positive widths: {value}")
+from seps.validators import positive, seed_value, widths
 
 
 @attrs.frozen(kw_only=True)
@@ -42,31 +28,31 @@ class ExperimentConfig:
     """Partitioner (seps only): name, class or instance; None means 'kmeans_db' for seps."""
     learner: Any = "a2c"
     """Learner: name, class or instance."""
-    seed: int = attrs.field(default=0, validator=_seed)
+    seed: int = attrs.field(default=0, validator=seed_value)
     """Seeds the pre-training, the networks, the sampling and the envs."""
-    total_steps: int = attrs.field(default=1_000_000, validator=_positive)
+    total_steps: int = attrs.field(default=1_000_000, validator=positive)
     """Environment steps of RL training, counted over all parallel copies."""
-    num_envs: int = attrs.field(default=8, validator=_positive)
+    num_envs: int = attrs.field(default=8, validator=positive)
     """Parallel env copies during training (paper: 8)."""
-    hidden_sizes: tuple[int, ...] = attrs.field(default=(64, 64), converter=tuple, validator=_widths)
+    hidden_sizes: tuple[int, ...] = attrs.field(default=(64, 64), converter=tuple, validator=widths)
     """Hidden layer widths of actor and critic (paper: two layers of 64 or 128)."""
-    eval_interval: int = attrs.field(default=50_000, validator=_positive)
+    eval_interval: int = attrs.field(default=50_000, validator=positive)
     """Environment steps between evaluations."""
-    eval_episodes: int = attrs.field(default=8, validator=_positive)
+    eval_episodes: int = attrs.field(default=8, validator=positive)
     """Episodes per evaluation."""
     eval_greedy: bool = True
     """Evaluate with the most likely action (False: sample from the policy)."""
-    checkpoint_interval: int = attrs.field(default=250_000, validator=_positive)
+    checkpoint_interval: int = attrs.field(default=250_000, validator=positive)
     """Environment steps between checkpoints (a final one is always written)."""
-    checkpoint_seconds: float = attrs.field(default=300.0, validator=_positive)
+    checkpoint_seconds: float = attrs.field(default=300.0, validator=positive)
     """Wall-clock seconds between checkpoints: whichever of this and ``checkpoint_interval`` comes first."""
-    log_interval: int = attrs.field(default=10_000, validator=_positive)
+    log_interval: int = attrs.field(default=10_000, validator=positive)
     """Environment steps between training rows (losses, episode return, speed) of ``metrics.csv``."""
     run_root: str = "runs"
     """Directory under which run directories are made."""
     device: str = "auto"
     """'auto' (CUDA when present, else CPU), 'cpu' or 'cuda[:i]'."""
-    torch_threads: int = attrs.field(default=1, validator=_positive)
+    torch_threads: int = attrs.field(default=1, validator=positive)
     """CPU threads for torch; the paper-sized networks run fastest on one (run seeds in parallel instead)."""
     collect: CollectConfig = attrs.field(factory=CollectConfig, validator=v.instance_of(CollectConfig))
     """Random-action data collection for the partition (seps only)."""
@@ -80,7 +66,7 @@ class ExperimentConfig:
     """Options of the learner, e.g. {'lr': 1e-3}."""
     append_agent_ids: bool | None = attrs.field(default=None, validator=v.optional(v.instance_of(bool)))
     """Policy option: append a one-hot agent id to each observation; None takes the method's (True for fups_id)."""
-    repartition_every: int | None = attrs.field(default=None, validator=v.optional(_positive))
+    repartition_every: int | None = attrs.field(default=None, validator=v.optional(positive))
     """Adaptive SePS (seps only): re-check the partition on the agents' own experience every this many env
     steps and regroup on a confirmed change (:mod:`seps.adaptive`); None partitions once, as the paper."""
     initial_partition: str = attrs.field(default="random", validator=v.in_(("random", "fups")))
@@ -130,9 +116,7 @@ def make_config(label: str, **fields: Any) -> ExperimentConfig:
     converted = convert_options(ExperimentConfig, fields, label=label)
     try:
         return ExperimentConfig(**converted)
-    except (TypeError, ValueError) as error:
-        if isinstance(error, ConfigError):
-            raise
+    except (TypeError, ValueError) as error:  # a validator's message, without the source: add it
         raise ConfigError(f"{label}: {error}") from None
 
 

@@ -208,6 +208,6 @@ def resolve(registry: Registry[Any], spec: Any, **options: Any) -> Any:
     try:
         return factory(**options)
     except (TypeError, ValueError) as error:
-        if isinstance(error, SepsError):
+        if isinstance(error, SepsError) and not isinstance(error, ConfigError):
             raise
-        raise ConfigError(f"{registry.kind} {label!r}: {error}") from None
+        raise ConfigError(f"{registry.kind} {label!r}: {error}") from None  # a validator's message: add its source

@@ -15,14 +15,15 @@ find their best split and then apply the single-type rule of :mod:`seps.clusteri
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from seps.errors import ConfigError
 from seps.records import Embeddings, Partition
+from seps.validators import at_least, non_negative  # noqa: F401  (re-exported: user partitioners import them here)
 
 _MIN_AGENTS_FOR_NULL_TEST = 4
 """With three agents a Gaussian null sample often has a closer pair than the real one: too few to test."""
@@ -39,24 +40,6 @@ class Partitioner(Protocol):
 
 # A partitioner may also define ``check_agents(n_agents) -> None``, raising ConfigError for options that
 # cannot fit that many agents; the pipeline calls it once the env is built, before collecting any data.
-
-
-def at_least(minimum: int) -> Callable[[Any, Any, Any], None]:
-    """attrs validator: an integer >= ``minimum``, with attrs' message shape ``'k_max' must be >= 2: 1``."""
-
-    def validate(instance: Any, attribute: Any, value: Any) -> None:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise ConfigError(f"'{attribute.name}' must be an integer >= {minimum}: {value!r}")
-        if value < minimum:
-            raise ConfigError(f"'{attribute.name}' must be >= {minimum}: {value!r}")
-
-    return validate
-
-
-def non_negative(instance: Any, attribute: Any, value: Any) -> None:
-    """attrs validator: a real number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not value >= 0:
-        raise ConfigError(f"'{attribute.name}' must be a number >= 0: {value!r}")
 
 
 def as_means(embeddings: Embeddings | np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:

@@ -31,11 +31,12 @@ from typing import Literal
 import attrs
 import numpy as np
 
-from seps.clustering.base import as_means, at_least, non_negative
+from seps.clustering.base import as_means
 from seps.clustering.single_type import REFINE_MODES, SingleTypeRule
 from seps.errors import MissingDependencyError
 from seps.records import Embeddings, Partition
 from seps.registry import PARTITIONERS
+from seps.validators import at_least, non_negative
 
 logger = logging.getLogger(__name__)
 

@@ -35,11 +35,12 @@ from typing import Any, ClassVar, cast
 import attrs
 import numpy as np
 
-from seps.clustering.base import as_means, at_least, candidate_ks, kmeans_labels, n_distinct, non_negative
+from seps.clustering.base import as_means, candidate_ks, kmeans_labels, n_distinct
 from seps.clustering.single_type import SingleTypeRule
 from seps.errors import ConfigError
 from seps.records import Embeddings, Partition
 from seps.registry import PARTITIONERS
+from seps.validators import at_least, non_negative
 
 logger = logging.getLogger(__name__)
 

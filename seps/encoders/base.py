@@ -36,30 +36,11 @@ from seps.encoders.data import TrainingData, check_transitions
 from seps.encoders.swap import partner_table, split_held_out, swap_losses
 from seps.errors import ConfigError
 from seps.records import Embeddings, Transitions
+from seps.validators import layer_sizes as _layer_sizes
+from seps.validators import non_negative as _non_negative
+from seps.validators import positive, positive_int
 
 logger = logging.getLogger(__name__)
-
-
-def positive(instance: Any, attribute: Any, value: Any) -> None:
-    """attrs validator: a positive number (not a bool)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not value > 0:
-        raise ConfigError(f"'{attribute.name}' must be a positive number, got {value!r}")
-
-
-def positive_int(instance: Any, attribute: Any, value: Any) -> None:
-    """attrs validator: a positive integer (not a bool)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ConfigError(f"'{attribute.name}' must be a positive integer, got {value!r}")
-
-
-def _non_negative(instance: Any, attribute: Any, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not value >= 0:
-        raise ConfigError(f"'{attribute.name}' must be a number >= 0, got {value!r}")
-
-
-def _layer_sizes(instance: Any, attribute: Any, value: tuple[int, ...]) -> None:
-    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in value):
-        raise ConfigError(f"'{attribute.name}' must be a sequence of positive integers, got {value!r}")
 
 
 def _device_name(instance: Any, attribute: Any, value: Any) -> None:

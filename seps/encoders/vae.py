@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from seps.encoders.base import AgentLatent, IdentityEncoder, mlp
-from seps.errors import ConfigError
 from seps.registry import ENCODERS
+from seps.validators import non_negative
 
 
 class GaussianAgentLatent(AgentLatent):
@@ -52,11 +52,6 @@ class GaussianAgentLatent(AgentLatent):
         return self._parameters_of(torch.arange(self.n_agents, device=device))
 
 
-def _non_negative(instance: object, attribute: attrs.Attribute, value: float) -> None:  # type: ignore[type-arg]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ConfigError(f"'{attribute.name}' must be a number >= 0, got {value!r}")
-
-
 @ENCODERS.register("vae")
 @attrs.frozen(kw_only=True)
 class VAEEncoder(IdentityEncoder):
@@ -64,7 +59,7 @@ class VAEEncoder(IdentityEncoder):
 
     name = "vae"
 
-    kl_weight: float = attrs.field(default=1e-3, validator=_non_negative)
+    kl_weight: float = attrs.field(default=1e-3, validator=non_negative)
     """Scale of KL(q(z|i) || N(0, I)) in the loss (paper: 1e-4 on raw targets; ours are standardised)."""
 
     def make_latent(self, n_agents: int) -> AgentLatent:

@@ -37,6 +37,7 @@ from gymnasium import spaces
 from seps.envs.base import MultiAgentEnv, StepResult
 from seps.errors import ConfigError, EnvError
 from seps.registry import ENVS
+from seps.validators import is_integer, require_positive_int
 
 ACCEL = 5.0
 """MPE agent ``accel``: magnitude of the force an action applies."""
@@ -84,12 +85,6 @@ def feature_permutations(n_types: int, obs_dim: int, seed: int = PERMUTATION_SEE
     return np.stack(rows).astype(np.int64)
 
 
-def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"BlindParticleSpread: {name!r} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def _check_type_counts(type_counts: Any) -> tuple[int, ...]:
     if (
         isinstance(type_counts, (str, bytes))
@@ -101,7 +96,7 @@ def _check_type_counts(type_counts: Any) -> tuple[int, ...]:
             f"e.g. (5, 5, 5), got {type_counts!r}"
         )
     for count in type_counts:
-        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+        if not is_integer(count) or count < 1:
             raise ConfigError(
                 "BlindParticleSpread: every entry of 'type_counts' must be a positive integer, "
                 f"got {tuple(type_counts)!r}"
@@ -130,8 +125,8 @@ class BlindParticleSpread(MultiAgentEnv):
         name: str | None = None,
     ) -> None:
         counts = _check_type_counts(type_counts)
-        num_envs = _check_positive_int("num_envs", num_envs)
-        episode_limit = _check_positive_int("episode_limit", episode_limit)
+        num_envs = require_positive_int("num_envs", num_envs, "BlindParticleSpread")
+        episode_limit = require_positive_int("episode_limit", episode_limit, "BlindParticleSpread")
         if not isinstance(heterogeneous, (bool, np.bool_)):
             raise ConfigError(f"BlindParticleSpread: 'heterogeneous' must be True or False, got {heterogeneous!r}")
         self.type_counts = counts

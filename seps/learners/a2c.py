@@ -12,6 +12,7 @@ from seps.learners.base import Batch, OnPolicyLearner, agent_mean, rollout_batch
 from seps.learners.rollout import DEFAULT_FIELDS, RolloutStorage
 from seps.nn.actor_critic import GroupedActorCritic
 from seps.registry import LEARNERS
+from seps.validators import positive_int
 
 
 @LEARNERS.register("a2c")
@@ -19,7 +20,7 @@ from seps.registry import LEARNERS
 class A2C(OnPolicyLearner):
     """Synchronous A2C: one gradient step per rollout of ``n_step_return`` steps from every env copy."""
 
-    n_step_return: int = attrs.field(default=5, validator=attrs.validators.gt(0))
+    n_step_return: int = attrs.field(default=5, validator=positive_int)
     """Rollout length per copy; returns bootstrap after at most this many steps (paper: 5)."""
 
     # The losses use fresh values from ``policy.evaluate``; the rollout's are not kept (no critic while acting).

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import attrs
 import torch
@@ -26,6 +26,7 @@ from torch import Tensor
 
 from seps.learners.rollout import DEFAULT_FIELDS, RolloutField, RolloutStorage
 from seps.nn.actor_critic import GroupedActorCritic
+from seps.validators import in_interval, non_negative, positive
 
 Batch = dict[str, Tensor]
 """Named tensors of one (mini)batch; agents are the axis before any feature axis, as in the rollout."""
@@ -33,26 +34,22 @@ Batch = dict[str, Tensor]
 LOSS_TERMS = ("policy_loss", "value_loss", "entropy")
 """What :meth:`OnPolicyLearner.losses` must return (other entries are reported as diagnostics)."""
 
-# ``Any``: attrs types ``v.gt(0)`` by its int bound, which mypy will not accept on a float field.
-_positive: Any = v.gt(0)
-_probability: Any = [v.gt(0), v.le(1)]
-
 
 @attrs.frozen(kw_only=True)
 class OnPolicyLearner(ABC):
     """Settings shared by A2C and PPO (defaults: the paper's section 4.8)."""
 
-    lr: float = attrs.field(default=3e-4, validator=_positive)
+    lr: float = attrs.field(default=3e-4, validator=positive)
     """Adam learning rate."""
-    adam_eps: float = attrs.field(default=1e-5, validator=_positive)
+    adam_eps: float = attrs.field(default=1e-5, validator=positive)
     """Adam epsilon."""
-    gamma: float = attrs.field(default=0.99, validator=_probability)
+    gamma: float = attrs.field(default=0.99, validator=in_interval(0, 1, low_open=True))
     """Discount factor."""
-    entropy_coef: float = attrs.field(default=0.01, validator=v.ge(0))
+    entropy_coef: float = attrs.field(default=0.01, validator=non_negative)
     """Weight of the entropy bonus."""
-    value_coef: float = attrs.field(default=0.5, validator=v.ge(0))
+    value_coef: float = attrs.field(default=0.5, validator=non_negative)
     """Weight of the value loss."""
-    max_grad_norm: float = attrs.field(default=0.5, validator=_positive)
+    max_grad_norm: float = attrs.field(default=0.5, validator=positive)
     """Gradients are clipped to this global norm."""
     fused_adam: bool = attrs.field(default=False, validator=v.instance_of(bool))
     """Use torch's fused Adam kernel: ~3x faster steps for many parameters (NoPS, N >= 200); differs in the last bit."""

@@ -20,12 +20,7 @@ from seps.learners.base import Batch, OnPolicyLearner, agent_mean, pooled_mean, 
 from seps.learners.rollout import RolloutStorage
 from seps.nn.actor_critic import GroupedActorCritic
 from seps.registry import LEARNERS
-
-
-def _at_most_rollout_steps(instance: PPO, attribute: attrs.Attribute[int], value: int) -> None:
-    # A rollout has rollout_steps x n_envs >= rollout_steps rows, so this bound keeps every minibatch non-empty.
-    if value > instance.rollout_steps:
-        raise ValueError(f"'{attribute.name}' must be <= 'rollout_steps' ({instance.rollout_steps}): {value}")
+from seps.validators import at_most_field, in_interval, positive, positive_int
 
 
 @LEARNERS.register("ppo")
@@ -40,15 +35,16 @@ class PPO(OnPolicyLearner):
     episode end, and leaves ~2,000 updates in a 1M-step budget.
     """
 
-    rollout_steps: int = attrs.field(default=64, validator=v.gt(0))
+    rollout_steps: int = attrs.field(default=64, validator=positive_int)
     """Rollout length per env copy before each update."""
-    n_epochs: int = attrs.field(default=4, validator=v.gt(0))
+    n_epochs: int = attrs.field(default=4, validator=positive_int)
     """Passes over each rollout."""
-    n_minibatches: int = attrs.field(default=4, validator=[v.gt(0), _at_most_rollout_steps])
+    # At most rollout_steps: a rollout has rollout_steps x n_envs rows, so every minibatch is non-empty.
+    n_minibatches: int = attrs.field(default=4, validator=[positive_int, at_most_field("rollout_steps")])
     """Minibatches per epoch; the (step, env copy) rows are split, all agents of a row stay together."""
-    clip_range: float = attrs.field(default=0.2, validator=v.gt(0))
+    clip_range: float = attrs.field(default=0.2, validator=positive)
     """Probability ratios are clipped to [1 - clip_range, 1 + clip_range] (also the value clip range)."""
-    gae_lambda: float = attrs.field(default=0.95, validator=[v.ge(0), v.le(1)])
+    gae_lambda: float = attrs.field(default=0.95, validator=in_interval(0, 1))
     """GAE lambda: 1 gives Monte-Carlo-like advantages, 0 one-step TD errors."""
     normalize_advantages: bool = attrs.field(default=True, validator=v.instance_of(bool))
     """Standardise advantages within each minibatch, over the active entries of all its agents."""
