@@ -8,6 +8,7 @@ import attrs
 from attrs import validators as v
 
 from seps.collect import CollectConfig
+from seps.deprecation import PARTITIONER_RENAMES, deprecated_name, rename_keys, renamed_keywords
 from seps.errors import ConfigError
 from seps.options import convert_options
 from seps.registry import Registry
@@ -24,8 +25,8 @@ class ExperimentConfig:
     """Registered env name."""
     encoder: Any = None
     """Encoder (seps only): name, class or instance; None means 'vae' for seps."""
-    cluster: Any = None
-    """Partitioner (seps only): name, class or instance; None means 'kmeans_db' for seps."""
+    partitioner: Any = None
+    """Partitioner (seps only): name, class or instance; None means 'kmeans_db' for seps (old name: ``cluster``)."""
     learner: Any = "a2c"
     """Learner: name, class or instance."""
     seed: int = attrs.field(default=0, validator=seed_value)
@@ -60,7 +61,7 @@ class ExperimentConfig:
     """Keyword arguments of the env factory."""
     encoder_options: dict[str, Any] = attrs.field(factory=dict)
     """Options of the encoder, e.g. {'updates': 2000}."""
-    cluster_options: dict[str, Any] = attrs.field(factory=dict)
+    partitioner_options: dict[str, Any] = attrs.field(factory=dict)
     """Options of the partitioner, e.g. {'k_max': 8}."""
     learner_options: dict[str, Any] = attrs.field(factory=dict)
     """Options of the learner, e.g. {'lr': 1e-3}."""
@@ -74,8 +75,23 @@ class ExperimentConfig:
     repartition_options: dict[str, Any] = attrs.field(factory=dict)
     """Options of the re-partition checks: window, encoder_updates, confirm (see RepartitionConfig)."""
 
+    @property
+    def cluster(self) -> Any:
+        """Deprecated name of :attr:`partitioner`."""
+        deprecated_name("cluster", "partitioner", "ExperimentConfig")
+        return self.partitioner
 
-COMPONENT_FIELDS = ("encoder", "cluster", "learner")
+    @property
+    def cluster_options(self) -> dict[str, Any]:
+        """Deprecated name of :attr:`partitioner_options`."""
+        deprecated_name("cluster_options", "partitioner_options", "ExperimentConfig")
+        return self.partitioner_options
+
+
+# ExperimentConfig(cluster=...) still works, with a DeprecationWarning.
+setattr(ExperimentConfig, "__init__", renamed_keywords(PARTITIONER_RENAMES)(ExperimentConfig.__init__))  # noqa: B010
+
+COMPONENT_FIELDS = ("encoder", "partitioner", "learner")
 """Config fields that hold a component (name, class or instance) with an ``<field>_options`` partner."""
 
 
@@ -109,6 +125,9 @@ def make_config(label: str, **fields: Any) -> ExperimentConfig:
     ``label`` starts the message (``build()``, ``config.json``, a sweep cell), e.g. ``build(): option
     'total_steps' must be an int, got 'many' (str)``.
     """
+    fields = dict(fields)
+    for old in rename_keys(fields, PARTITIONER_RENAMES, label):
+        deprecated_name(old, PARTITIONER_RENAMES[old], label)
     valid = [field.name for field in attrs.fields(ExperimentConfig)]
     unknown = sorted(set(fields) - set(valid))
     if unknown:
@@ -123,6 +142,7 @@ def make_config(label: str, **fields: Any) -> ExperimentConfig:
 def from_plain(plain: dict[str, Any]) -> ExperimentConfig:
     """The inverse of :func:`to_plain`: a ``{'class', 'options'}`` component becomes its import path and options."""
     plain = dict(plain)
+    rename_keys(plain, PARTITIONER_RENAMES, "config.json")  # written by seps before the rename: no warning
     for field in COMPONENT_FIELDS:
         spec = plain.get(field)
         if isinstance(spec, dict):

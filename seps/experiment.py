@@ -1,7 +1,7 @@
 """``build()``: the user's entry point. An experiment runs collect -> encode -> cluster -> build -> learn.
 
 >>> from seps import build
->>> result = build("seps", encoder="vae", cluster="kmeans_db").run()   # default env: bps-1
+>>> result = build("seps", encoder="vae", partitioner="kmeans_db").run()   # default env: bps-1
 >>> result.partition.groups(), result.max_eval_return
 """
 
@@ -25,6 +25,7 @@ from seps.checkpoint import load_latest
 from seps.checkpoint_timer import TimedCheckpoints
 from seps.collect import check_collect_memory
 from seps.config import ExperimentConfig, make_config
+from seps.deprecation import PARTITIONER_RENAMES, deprecated_name, renamed_keywords
 from seps.device import resolve_device
 from seps.divergence import DivergenceGuard
 from seps.envs.base import MultiAgentEnv
@@ -44,7 +45,7 @@ from seps.trainer import LoopSettings, ObservationAdapter, Progress, Trainer
 
 logger = logging.getLogger(__name__)
 
-COMPONENT_REGISTRIES = {"encoder": ENCODERS, "cluster": PARTITIONERS, "learner": LEARNERS}
+COMPONENT_REGISTRIES = {"encoder": ENCODERS, "partitioner": PARTITIONERS, "learner": LEARNERS}
 
 
 @attrs.frozen(kw_only=True)
@@ -82,25 +83,34 @@ class RunResult:
         )
 
 
+@renamed_keywords(PARTITIONER_RENAMES)
 def build(
     method: str = "seps",
     *,
     env: str = "bps-1",
     encoder: Any = None,
-    cluster: Any = None,
+    partitioner: Any = None,
     learner: Any = "a2c",
     seed: int = 0,
     **overrides: Any,
 ) -> Experiment:
     """Configure an experiment; nothing runs until :meth:`Experiment.run`.
 
-    ``encoder`` and ``cluster`` apply to ``seps`` only (default ``vae`` and ``kmeans_db``);
+    ``encoder`` and ``partitioner`` apply to ``seps`` only (default ``vae`` and ``kmeans_db``);
     giving them with a fixed sharing mode is an error, so an ablation never silently ignores
-    a component. Other keywords are :class:`ExperimentConfig` fields.
+    a component. Other keywords are :class:`ExperimentConfig` fields. The old names ``cluster``
+    and ``cluster_options`` still work, with a DeprecationWarning.
     """
     load_builtins()
     config = make_config(
-        "build()", method=method, env=env, encoder=encoder, cluster=cluster, learner=learner, seed=seed, **overrides
+        "build()",
+        method=method,
+        env=env,
+        encoder=encoder,
+        partitioner=partitioner,
+        learner=learner,
+        seed=seed,
+        **overrides,
     )
     return Experiment(config)
 
@@ -113,9 +123,9 @@ class Experiment:
         self.grouping = resolve_grouping(
             config.method,
             encoder=config.encoder,
-            cluster=config.cluster,
+            partitioner=config.partitioner,
             encoder_options=config.encoder_options,
-            cluster_options=config.cluster_options,
+            partitioner_options=config.partitioner_options,
             append_agent_ids=config.append_agent_ids,
         )
         self.learner = resolve(LEARNERS, config.learner, **config.learner_options)
@@ -146,8 +156,14 @@ class Experiment:
         return self.grouping.encoder
 
     @property
-    def cluster(self) -> Any:
+    def partitioner(self) -> Any:
         """The partitioner that groups the agents (``fixed`` for nops, fups and fups_id)."""
+        return self.grouping.partitioner
+
+    @property
+    def cluster(self) -> Any:
+        """Deprecated name of :attr:`partitioner`."""
+        deprecated_name("cluster", "partitioner", "Experiment")
         return self.grouping.partitioner
 
     def run(
@@ -275,13 +291,13 @@ class Experiment:
         """The config with every component by name (or path) and all its options: ``config.json`` rebuilds it alone.
 
         ``seps`` runs record the encoder and partitioner they use (``vae`` / ``kmeans_db`` when none
-        was given); modes that fix their partition keep ``encoder`` and ``cluster`` empty.
+        was given); modes that fix their partition keep ``encoder`` and ``partitioner`` empty.
         """
         config, grouping = self.config, self.grouping
         changes: dict[str, Any] = {}
         slots = [("learner", config.learner, "a2c", self.learner)]
         if not grouping.fixed_by_mode:
-            slots.append(("cluster", config.cluster, DEFAULT_PARTITIONER, grouping.partitioner))
+            slots.append(("partitioner", config.partitioner, DEFAULT_PARTITIONER, grouping.partitioner))
             if grouping.encoder is not None:
                 slots.append(("encoder", config.encoder, DEFAULT_ENCODER, grouping.encoder))
         for field, spec, default, built in slots:

@@ -5,11 +5,11 @@ A mode is a partitioner and a policy option, nothing else:
 * ``nops``: the fixed partition K = N (every agent its own parameters);
 * ``fups``: the fixed partition K = 1 (one parameter set);
 * ``fups_id``: K = 1 with ``append_agent_ids`` (a one-hot agent id on every observation);
-* ``seps``: the run's own ``cluster`` and ``encoder`` (default ``kmeans_db`` on ``vae`` codes).
+* ``seps``: the run's own ``partitioner`` and ``encoder`` (default ``kmeans_db`` on ``vae`` codes).
 
 A partitioner that needs no embeddings (it has ``fit_agents(n_agents, seed)``, as ``fixed``
 does) gets no data: no random-action collection, no encoder. So ``build("seps",
-cluster="fixed")`` is FuPS reached by another name, and trains no VAE. A new mode is one
+partitioner="fixed")`` is FuPS reached by another name, and trains no VAE. A new mode is one
 registered factory returning a :class:`SharingMode` (``METHODS.register("my_mode")``).
 """
 
@@ -36,7 +36,7 @@ class SharingMode:
     """A named grouping: the partitioner the mode fixes (None: the run chooses) and the agent-id option."""
 
     partitioner: Any = None
-    """The partitioner this mode always uses; None lets the run's ``cluster``/``encoder`` decide (``seps``)."""
+    """The partitioner this mode always uses; None lets the run's ``partitioner``/``encoder`` decide (``seps``)."""
     append_agent_ids: bool = False
     """Append a one-hot agent id to every observation the policy sees (FuPS+id)."""
     title: str = ""
@@ -118,9 +118,9 @@ def resolve_grouping(
     method: Any,
     *,
     encoder: Any = None,
-    cluster: Any = None,
+    partitioner: Any = None,
     encoder_options: dict[str, Any] | None = None,
-    cluster_options: dict[str, Any] | None = None,
+    partitioner_options: dict[str, Any] | None = None,
     append_agent_ids: bool | None = None,
 ) -> Grouping:
     """Build (and so validate) the grouping of a run; nothing is collected or trained.
@@ -132,24 +132,25 @@ def resolve_grouping(
     mode = resolve_mode(method)
     name = method if isinstance(method, str) else getattr(method, "__name__", type(method).__name__)
     if mode.partitioner is not None:
-        if encoder is not None or cluster is not None or encoder_options or cluster_options:
+        if encoder is not None or partitioner is not None or encoder_options or partitioner_options:
             raise ConfigError(
                 f"method {name!r} does not partition agents, so an encoder or partitioner has no effect; "
-                "drop encoder/cluster or use method 'seps'"
+                "drop encoder/partitioner or use method 'seps'"
             )
-        partitioner = mode.partitioner
+        partitioner_obj = mode.partitioner
     else:
-        partitioner = resolve(PARTITIONERS, cluster or DEFAULT_PARTITIONER, **(cluster_options or {}))
+        partitioner_obj = resolve(PARTITIONERS, partitioner or DEFAULT_PARTITIONER, **(partitioner_options or {}))
     encoder_obj = None
-    if needs_embeddings(partitioner):
+    if needs_embeddings(partitioner_obj):
         encoder_obj = resolve(ENCODERS, encoder or DEFAULT_ENCODER, **(encoder_options or {}))
     elif encoder is not None or encoder_options:
         raise ConfigError(
-            f"partitioner {cluster!r} needs no embeddings, so an encoder has no effect; drop encoder/encoder_options"
+            f"partitioner {partitioner!r} needs no embeddings, so an encoder has no effect; "
+            "drop encoder/encoder_options"
         )
     return Grouping(
         method=name,
-        partitioner=partitioner,
+        partitioner=partitioner_obj,
         encoder=encoder_obj,
         append_agent_ids=mode.append_agent_ids if append_agent_ids is None else bool(append_agent_ids),
         fixed_by_mode=mode.partitioner is not None,

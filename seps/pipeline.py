@@ -20,6 +20,7 @@ import numpy as np
 
 from seps.checks import check_seed, env_agent_count, env_factory
 from seps.collect import CollectConfig, check_collect_memory, collect
+from seps.deprecation import PARTITIONER_RENAMES, renamed_keywords
 from seps.encoders.base import EncoderCheck
 from seps.envs.base import MultiAgentEnv
 from seps.errors import ConfigError
@@ -92,15 +93,16 @@ def check_env(env: Any, num_envs: int = 1, **options: Any) -> None:
     convert_options(factory, options, label=f"env {env!r}")
 
 
+@renamed_keywords(PARTITIONER_RENAMES)
 def partition_agents(
     env: Any = "bps-1",
     encoder: Any = "vae",
-    cluster: Any = "kmeans_db",
+    partitioner: Any = "kmeans_db",
     *,
     seed: int = 0,
     collect_config: CollectConfig | None = None,
     encoder_options: dict[str, Any] | None = None,
-    cluster_options: dict[str, Any] | None = None,
+    partitioner_options: dict[str, Any] | None = None,
     transitions: Transitions | None = None,
     env_options: dict[str, Any] | None = None,
     threads: int = 1,
@@ -118,8 +120,8 @@ def partition_agents(
     check_seed(seed)
     collect_config = collect_config or CollectConfig()
     encoder_obj = resolve(ENCODERS, encoder, **(encoder_options or {}))
-    partitioner = resolve(PARTITIONERS, cluster, **(cluster_options or {}))
-    check_agents = getattr(partitioner, "check_agents", None)
+    partitioner_obj = resolve(PARTITIONERS, partitioner, **(partitioner_options or {}))
+    check_agents = getattr(partitioner_obj, "check_agents", None)
     known = env_agent_count(env, **(env_options or {}))
     if callable(check_agents) and known is not None:
         check_agents(known)  # before any env is built
@@ -156,7 +158,7 @@ def partition_agents(
             seconds["encode"] = time.perf_counter() - start
             start = time.perf_counter()
             report(StageProgress(stage="cluster", done=0, total=1, unit="fit"))
-            partition = partitioner.fit(embeddings, seed=seed)
+            partition = partitioner_obj.fit(embeddings, seed=seed)
             report(StageProgress(stage="cluster", done=1, total=1, unit="fit", detail=f"K = {partition.k}"))
             seconds["cluster"] = time.perf_counter() - start
     finally:
@@ -172,15 +174,16 @@ def partition_agents(
     )
 
 
+@renamed_keywords(PARTITIONER_RENAMES)
 def partition_transitions(
     transitions: Transitions,
     encoder: Any = "vae",
-    cluster: Any = "kmeans_db",
+    partitioner: Any = "kmeans_db",
     *,
     seed: int = 0,
     warm_start: Any = None,
     encoder_options: dict[str, Any] | None = None,
-    cluster_options: dict[str, Any] | None = None,
+    partitioner_options: dict[str, Any] | None = None,
 ) -> tuple[Partition, Embeddings]:
     """Encode -> cluster on ``transitions`` already gathered (e.g. on-policy, by the trainer); builds no env.
 
@@ -188,15 +191,15 @@ def partition_transitions(
     takes ``warm_start`` (the built-in encoders do); otherwise the encoder trains afresh.
     """
     encoder_obj = resolve(ENCODERS, encoder, **(encoder_options or {}))
-    partitioner = resolve(PARTITIONERS, cluster, **(cluster_options or {}))
-    check_agents = getattr(partitioner, "check_agents", None)
+    partitioner_obj = resolve(PARTITIONERS, partitioner, **(partitioner_options or {}))
+    check_agents = getattr(partitioner_obj, "check_agents", None)
     if callable(check_agents):
         check_agents(transitions.n_agents)
     if warm_start is not None and "warm_start" in inspect.signature(encoder_obj.fit).parameters:
         embeddings = encoder_obj.fit(transitions, seed=seed, warm_start=warm_start)
     else:
         embeddings = encoder_obj.fit(transitions, seed=seed)
-    return partitioner.fit(embeddings, seed=seed), embeddings
+    return partitioner_obj.fit(embeddings, seed=seed), embeddings
 
 
 def _ignore(update: StageProgress) -> None:

@@ -47,7 +47,7 @@ def test_every_extension_trains_from_a_module_outside_seps(tmp_path):
         "seps",
         env="ext-two-types",
         encoder="ext_reward_table",
-        cluster="ext_argmax",
+        partitioner="ext_argmax",
         learner="ext_a2c",
         run_root=str(tmp_path),
         collect=seps.collect.CollectConfig(steps=30, num_envs=4),
@@ -71,7 +71,7 @@ def test_a_sharing_mode_from_outside_seps_is_a_fixed_partition_with_agent_ids(tm
     assert partition.labels.tolist() == [0, 0, 1, 1] and saved["append_agent_ids"] is True
     assert not (result.run_dir / "embeddings.npz").exists()  # nothing was collected or encoded
     with pytest.raises(ConfigError, match="does not partition agents"):
-        build("ext_halves", env="ext-two-types", cluster="kmeans_db")
+        build("ext_halves", env="ext-two-types", partitioner="kmeans_db")
 
 
 def test_constructing_an_experiment_builds_no_env_and_run_builds_each_once(tmp_path):
@@ -82,7 +82,7 @@ def test_constructing_an_experiment_builds_no_env_and_run_builds_each_once(tmp_p
     experiment.run()
     assert ext_module.TwoTypeEnv.built == 2  # training and evaluation
     ext_module.TwoTypeEnv.built = 0
-    build("seps", env="ext-two-types", cluster="fixed", run_root=str(tmp_path), **TINY).run()
+    build("seps", env="ext-two-types", partitioner="fixed", run_root=str(tmp_path), **TINY).run()
     assert ext_module.TwoTypeEnv.built == 2  # a partition that needs no data collects nothing
     resume(RunDir(experiment.run_dir).path)
     assert ext_module.TwoTypeEnv.built == 2
@@ -93,7 +93,7 @@ def test_bad_configuration_is_refused_at_construction_without_an_env():
     with pytest.raises(ConfigError, match="unexpected keyword argument 'colour'"):
         build("fups", env="ext-two-types", env_options={"colour": 1})
     with pytest.raises(ConfigError, match="needs no embeddings, so an encoder has no effect"):
-        build("seps", env="ext-two-types", cluster="fixed", encoder="vae")
+        build("seps", env="ext-two-types", partitioner="fixed", encoder="vae")
     assert ext_module.TwoTypeEnv.built == 0
 
 
@@ -125,9 +125,9 @@ def test_fups_with_ids_and_seps_with_a_fixed_partition_are_the_baselines_bit_for
     recorded = json.loads(RECORDED_PATH.read_text())
     same_as_fups_id = run_case("fups", "a2c", tmp_path, append_agent_ids=True)
     assert same_as_fups_id["policy"] == recorded["a2c-fups_id"]["policy"]
-    same_as_fups = run_case("seps", "a2c", tmp_path, cluster="fixed", cluster_options={"k": 1}, plain=True)
+    same_as_fups = run_case("seps", "a2c", tmp_path, partitioner="fixed", partitioner_options={"k": 1}, plain=True)
     assert same_as_fups["policy"] == recorded["a2c-fups"]["policy"]
-    same_as_nops = run_case("seps", "ppo", tmp_path, cluster="fixed", cluster_options={"k": "all"}, plain=True)
+    same_as_nops = run_case("seps", "ppo", tmp_path, partitioner="fixed", partitioner_options={"k": "all"}, plain=True)
     assert same_as_nops["optimizer"] == recorded["ppo-nops"]["optimizer"]
 
 

@@ -169,8 +169,8 @@ def test_the_rollout_keeps_the_state_the_agents_acted_in(tmp_path) -> None:
         env="bps:1-1",
         learner="mappo",
         learner_options=FAST["mappo"],
-        cluster="fixed",
-        cluster_options={"k": "all"},
+        partitioner="fixed",
+        partitioner_options={"k": "all"},
         run_root=str(tmp_path),
         **TINY,
     ).run(callbacks=[Check()])

@@ -62,7 +62,7 @@ def test_partition_prints_groups_k_scores_ari_and_time_and_writes_out(capsys, tm
 
 def test_user_partitioner_by_name_and_by_import_path(capsys, registered_split):
     for spec in (registered_split, "tests.test_cli:SplitByFirstCoordinate"):
-        code, out, _ = run_cli(capsys, "partition", *FAST_PARTITION, "--cluster", spec)
+        code, out, _ = run_cli(capsys, "partition", *FAST_PARTITION, "--partitioner", spec)
         assert code == 0
         assert "K = 2 groups (split)" in out
 
@@ -113,13 +113,13 @@ def test_train_then_evaluate(capsys, tmp_path):
     [
         (["partition", "--env", "bps-9"], "unknown env 'bps-9'. Did you mean"),
         (["partition", "--encoder", "vea"], "unknown encoder 'vea'. Did you mean 'vae'?"),
-        (["partition", "--cluster", "kmeans-db"], "unknown partitioner 'kmeans-db'. Did you mean 'kmeans_db'?"),
-        (["partition", "--cluster", "kmeans", "-o", "cluster.k=0"], "'k' must be >= 1: 0"),
-        (["partition", "--env", "bps:2-2", "--cluster", "kmeans", "-o", "cluster.k=5"], "number of agents (4), got 5"),
-        (["partition", "-o", "cluster.k_max=1"], "'k_max' must be >= 2: 1"),
+        (["partition", "--partitioner", "kmeans-db"], "unknown partitioner 'kmeans-db'. Did you mean 'kmeans_db'?"),
+        (["partition", "--partitioner", "kmeans", "-o", "partitioner.k=0"], "'k' must be >= 1: 0"),
+        (["partition", "--env", "bps:2-2", "--partitioner", "kmeans", "-o", "partitioner.k=5"], "number of agents (4), got 5"),
+        (["partition", "-o", "partitioner.k_max=1"], "'k_max' must be >= 2: 1"),
         (["partition", "--collect-steps", "0"], "'steps' must be a positive integer"),
         (["partition", "-o", "encoder.update=3"], "encoder 'vae' has no option 'update'"),
-        (["partition", "-o", "cluster"], "must look like SECTION.KEY=VALUE"),
+        (["partition", "-o", "partitioner"], "must look like SECTION.KEY=VALUE"),
         (["train", "--steps", "0"], "--steps must be > 0: 0"),
         (["train", "--method", "fups", "--encoder", "vae"], "method 'fups' does not partition agents"),
         (["train", "--resume", "."], "is not a seps run directory"),

@@ -83,7 +83,7 @@ def test_bad_maps_and_names_are_refused():
 def test_cli_writes_every_export_next_to_partition_json(capsys, tmp_path):
     # The groups' quality is not under test here: a short encoder run and a fixed K keep it fast.
     args = ["partition", "--env", "bps:3-3", "--collect-steps", "20", "-o", "encoder.updates=50"]
-    args += ["--cluster", "kmeans", "-o", "cluster.k=2"]
+    args += ["--partitioner", "kmeans", "-o", "partitioner.k=2"]
     exports = [item for fmt in FORMATS for item in ("--export", fmt)]
     assert main([*args, "--out", str(tmp_path), *exports, "--no-progress"]) == 0
     out = capsys.readouterr().out

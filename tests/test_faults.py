@@ -20,8 +20,8 @@ TINY_ENCODER = {"name": "vae", "updates": 60, "batch_size": 64}
 LOOP = {"total_steps": 800, "eval_interval": 400, "checkpoint_interval": 200, "log_interval": 100}
 RUN = {
     "method": "seps",
-    "cluster": "kmeans",
-    "cluster_options": {"k": 2},
+    "partitioner": "kmeans",
+    "partitioner_options": {"k": 2},
     "encoder_options": {"updates": 60, "batch_size": 64},
     "collect": {"steps": 40, "num_envs": 2},
     **LOOP,

@@ -65,7 +65,7 @@ def test_agents_with_different_spaces_are_padded_masked_and_grouped_by_type():
         env,
         "vae",
         "kmeans",
-        cluster_options={"k": 2},
+        partitioner_options={"k": 2},
         seed=0,
         collect_config=CollectConfig(steps=60, num_envs=64),
         encoder_options={"updates": 3000},

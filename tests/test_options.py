@@ -75,8 +75,8 @@ def test_build_converts_numeric_strings_and_integral_floats():
 
 
 def test_partitioner_options_convert_through_the_registry():
-    experiment = build("seps", cluster="kmeans", cluster_options={"k": 3.0}, encoder_options={"updates": "1e3"})
-    assert experiment.cluster.k == 3 and type(experiment.cluster.k) is int
+    experiment = build("seps", partitioner="kmeans", partitioner_options={"k": 3.0}, encoder_options={"updates": "1e3"})
+    assert experiment.partitioner.k == 3 and type(experiment.partitioner.k) is int
     assert experiment.encoder.updates == 1000
     with pytest.raises(ConfigError, match=r"partitioner 'fixed': option 'k' must be an int or one of 'all'"):
-        build("seps", cluster="fixed", cluster_options={"k": "some"})
+        build("seps", partitioner="fixed", partitioner_options={"k": "some"})

@@ -38,7 +38,7 @@ def test_transitions_are_reused_instead_of_collected():
         seed=0,
         collect_config=SMALL_COLLECT,
         encoder_options={"updates": 300},
-        cluster_options={"k": 2},
+        partitioner_options={"k": 2},
     )
     again = partition_agents(
         "bps:2-2",
@@ -47,7 +47,7 @@ def test_transitions_are_reused_instead_of_collected():
         seed=0,
         transitions=first.transitions,
         encoder_options={"updates": 300},
-        cluster_options={"k": 2},
+        partitioner_options={"k": 2},
     )
     assert "collect" in again.seconds and again.seconds["collect"] < first.seconds["collect"]
     assert np.array_equal(first.embeddings.means, again.embeddings.means)

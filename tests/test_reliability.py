@@ -57,7 +57,7 @@ def test_resume_refuses_every_contradicting_flag_in_one_line(capsys, tmp_path):
 def test_resume_accepts_the_overridable_flags_and_repeated_equal_ones(tmp_path):
     directory = started_run(tmp_path)
     args = ["train", "--resume", str(directory.path), "--steps", "5e5", "--eval-interval", "1000", "--env", "bps-1"]
-    experiment = experiment_from_args(build_parser().parse_args([*args, "-o", "cluster.k_max=10"]))
+    experiment = experiment_from_args(build_parser().parse_args([*args, "-o", "partitioner.k_max=10"]))
     assert experiment.config.total_steps == 500_000 and experiment.config.eval_interval == 1000
     with pytest.raises(ConfigError, match="resume cannot change seed"):
         resume(directory.path, seed=3)
@@ -66,13 +66,13 @@ def test_resume_accepts_the_overridable_flags_and_repeated_equal_ones(tmp_path):
 def test_config_json_records_the_resolved_components_and_rebuilds_the_run(tmp_path):
     directory = started_run(tmp_path)
     plain = json.loads((directory.path / "config.json").read_text())
-    assert (plain["encoder"], plain["cluster"], plain["learner"]) == ("vae", "kmeans_db", "a2c")
-    assert plain["cluster_options"]["k_max"] == 10 and plain["learner_options"]["lr"] == 3e-4
+    assert (plain["encoder"], plain["partitioner"], plain["learner"]) == ("vae", "kmeans_db", "a2c")
+    assert plain["partitioner_options"]["k_max"] == 10 and plain["learner_options"]["lr"] == 3e-4
     assert "updates" in plain["encoder_options"]
     rebuilt = from_plain(plain)
     assert to_plain(rebuilt) == plain
     fixed = json.loads((started_run(tmp_path / "f", method="fups").path / "config.json").read_text())
-    assert fixed["encoder"] is None and fixed["cluster"] is None  # a fixed mode takes neither
+    assert fixed["encoder"] is None and fixed["partitioner"] is None  # a fixed mode takes neither
 
 
 def state(step: int) -> dict:
@@ -240,7 +240,7 @@ def readme_module(tmp_path, monkeypatch):
 
 def test_the_readme_partitioner_works_as_written_from_the_current_directory(readme_module, capsys):
     fast = ["--env", "bps:3-3", "--collect-steps", "40", "-o", "encoder.updates=1500"]
-    code = main(["partition", *fast, "--cluster", "my_partitioners:Agglomerative", "-o", "cluster.k=2"])
+    code = main(["partition", *fast, "--partitioner", "my_partitioners:Agglomerative", "-o", "partitioner.k=2"])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "group 0: agents [0, 1, 2]" in out and "(agglomerative)" in out
@@ -249,7 +249,7 @@ def test_the_readme_partitioner_works_as_written_from_the_current_directory(read
     from seps.testing import check_partitioner
 
     check_partitioner(Agglomerative())
-    code = main(["--import", "my_partitioners", "partition", *fast, "--cluster", "agglomerative", "-o", "cluster.k=2"])
+    code = main(["--import", "my_partitioners", "partition", *fast, "--partitioner", "agglomerative", "-o", "partitioner.k=2"])
     assert code == 0
 
 

@@ -61,8 +61,8 @@ def test_bad_input_row(given, message, tmp_path, monkeypatch, capsys):
     "argv",
     [
         ["partition", "--out", "/proc/forbidden"],
-        ["partition", "--cluster", "kmeans", "-o", "cluster.k=1000"],
-        ["train", "--cluster", "kmeans", "-o", "cluster.k=1000"],
+        ["partition", "--partitioner", "kmeans", "-o", "partitioner.k=1000"],
+        ["train", "--partitioner", "kmeans", "-o", "partitioner.k=1000"],
         ["train", "--run-root", "/proc/forbidden"],
     ],
 )

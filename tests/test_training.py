@@ -25,7 +25,7 @@ from tests.helpers import SMALL, final_policy, param_hash
 @pytest.mark.parametrize("method", METHODS.list())
 def test_build_with_each_method_routes_agents_to_the_right_groups(method, tmp_path):
     # Partition quality is tested elsewhere; here a fixed K keeps the 4-agent task unambiguous.
-    extra = {"cluster": "kmeans", "cluster_options": {"k": 2}} if method == "seps" else {}
+    extra = {"partitioner": "kmeans", "partitioner_options": {"k": 2}} if method == "seps" else {}
     result = build(method, seed=0, total_steps=400, eval_interval=400, run_root=str(tmp_path), **SMALL, **extra).run()
     expected = {"nops": [0, 1, 2, 3], "fups": [0, 0, 0, 0], "fups_id": [0, 0, 0, 0], "seps": [0, 0, 1, 1]}[method]
     assert result.partition.labels.tolist() == expected

@@ -7,10 +7,11 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from seps.checks import check_partitioner_fits, check_seed
-from seps.cli.options import check_writable_dir, integer, parse_options
+from seps.cli.options import check_writable_dir, integer, parse_options, take_renamed_flag
 from seps.collect import CollectConfig
 from seps.errors import ConfigError
 from seps.export import FORMATS, export_text
+from seps.methods import DEFAULT_PARTITIONER
 from seps.registry import PARTITIONERS, resolve
 from seps.threads import check_threads
 
@@ -24,13 +25,16 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("partition", help="find the agent -> parameter-group map (no RL)")
     parser.add_argument("--env", default="bps-1", help="registered env name (see `seps list`)")
     parser.add_argument("--encoder", default="vae", help="registered encoder or 'module:Class'")
-    parser.add_argument("--cluster", default="kmeans_db", help="registered partitioner or 'module:Class'")
+    parser.add_argument(
+        "--partitioner", default=None, help="registered partitioner or 'module:Class' (default kmeans_db)"
+    )
+    parser.add_argument("--cluster", default=None, help=argparse.SUPPRESS)  # old name of --partitioner
     parser.add_argument("--seed", type=integer, default=0)
     parser.add_argument("--collect-steps", type=integer, default=None, help="batched env steps of random actions")
     parser.add_argument("--num-envs", type=integer, default=None, help="parallel env copies while collecting")
     parser.add_argument("--transitions", default=None, help="reuse a transitions .npz instead of collecting")
     parser.add_argument(
-        "-o", "--option", action="append", metavar="SECTION.KEY=VALUE", help="encoder.*, cluster.* or env.* option"
+        "-o", "--option", action="append", metavar="SECTION.KEY=VALUE", help="encoder.*, partitioner.* or env.* option"
     )
     parser.add_argument("--out", default=None, help="directory for partition.json, embeddings.npz, transitions.npz")
     parser.add_argument(
@@ -50,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
     # Everything that can fail on the arguments alone fails here, before torch is even imported.
     out = check_writable_dir(args.out) if args.out else None
     check_seed(args.seed)
-    options = parse_options(args.option, ("encoder", "cluster", "env"))
-    partitioner = resolve(PARTITIONERS, args.cluster, **options["cluster"])
+    take_renamed_flag(args, "cluster", "partitioner")
+    options = parse_options(args.option, ("encoder", "partitioner", "env"))
+    partitioner = resolve(PARTITIONERS, args.partitioner or DEFAULT_PARTITIONER, **options["partitioner"])
     check_partitioner_fits(partitioner, args.env, **options["env"])
     collect_options = {
         key: value for key, value in (("steps", args.collect_steps), ("num_envs", args.num_envs)) if value is not None

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from seps.checks import check_partitioner_fits
-from seps.cli.options import check_writable_dir, integer, parse_options
+from seps.cli.options import check_writable_dir, integer, parse_options, take_renamed_flag
 from seps.collect import CollectConfig
 from seps.config import ExperimentConfig, to_plain
 from seps.errors import ConfigError, RunInterrupted
@@ -48,7 +48,8 @@ def add_parser(subparsers: Any) -> None:
     add("--env", default=None, help=f"registered env name (default {DEFAULTS.env})")
     add("--steps", type=integer, default=None, help=f"env steps over all copies (default {DEFAULTS.total_steps:,})")
     add("--encoder", default=None, help="seps only (default vae)")
-    add("--cluster", default=None, help="seps only (default kmeans_db)")
+    add("--partitioner", default=None, help="seps only (default kmeans_db)")
+    add("--cluster", default=None, help=argparse.SUPPRESS)  # old name of --partitioner
     add("--learner", default=None, help="a2c, ppo, maa2c or mappo (see `seps list`; default a2c)")
     add(
         "--append-agent-ids",
@@ -101,7 +102,7 @@ def add_parser(subparsers: Any) -> None:
         "--option",
         action="append",
         metavar="SECTION.KEY=VALUE",
-        help="encoder.*, cluster.*, learner.* or env.* option, e.g. learner.lr=1e-3",
+        help="encoder.*, partitioner.*, learner.* or env.* option, e.g. learner.lr=1e-3",
     )
     add(
         "--resume",
@@ -119,7 +120,7 @@ def _given(args: argparse.Namespace) -> dict[str, Any]:
         "--method": ("method", args.method),
         "--env": ("env", args.env),
         "--encoder": ("encoder", args.encoder),
-        "--cluster": ("cluster", args.cluster),
+        "--partitioner": ("partitioner", args.partitioner),
         "--learner": ("learner", args.learner),
         "--append-agent-ids": ("append_agent_ids", args.append_agent_ids),
         "--seed": ("seed", args.seed),
@@ -144,13 +145,14 @@ def _given(args: argparse.Namespace) -> dict[str, Any]:
 def experiment_from_args(args: argparse.Namespace) -> Experiment:
     if args.steps is not None and args.steps <= 0:
         raise ConfigError(f"--steps must be > 0: {args.steps}")
+    take_renamed_flag(args, "cluster", "partitioner")
     given = _given(args)
     options = parse_options(args.option, SECTIONS)
     if args.resume:
         return _resume(args.resume, given, options)
     run_root = check_writable_dir(args.run_root or DEFAULTS.run_root, flag="--run-root")
-    if (args.method or DEFAULTS.method) == "seps" and (args.cluster or options["cluster"]):  # K against N, now
-        partitioner = resolve(PARTITIONERS, args.cluster or DEFAULT_PARTITIONER, **options["cluster"])
+    if (args.method or DEFAULTS.method) == "seps" and (args.partitioner or options["partitioner"]):  # K vs N, now
+        partitioner = resolve(PARTITIONERS, args.partitioner or DEFAULT_PARTITIONER, **options["partitioner"])
         check_partitioner_fits(partitioner, args.env or DEFAULTS.env, **options["env"])
     from seps.experiment import build  # torch: imported once the arguments are known to be good
 
@@ -163,7 +165,7 @@ def experiment_from_args(args: argparse.Namespace) -> Experiment:
     return build(fields.pop("method", DEFAULTS.method), **fields)
 
 
-SECTIONS = ("encoder", "cluster", "learner", "env")
+SECTIONS = ("encoder", "partitioner", "learner", "env")
 
 
 def _resume(run_dir: str, given: dict[str, Any], options: dict[str, dict[str, Any]]) -> Experiment:

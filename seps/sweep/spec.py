@@ -45,11 +45,13 @@ RESERVED_FIELDS = {
     "env": "envs",
     "seed": "seeds",
     "encoder": "encoders",
+    "partitioner": "partitioners",
     "cluster": "partitioners",
     "learner": "learners",
     "run_root": "out",
     "env_options": "envs",
     "encoder_options": "encoders",
+    "partitioner_options": "partitioners",
     "cluster_options": "partitioners",
     "learner_options": "learners",
 }
