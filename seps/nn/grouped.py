@@ -14,6 +14,11 @@ stays within ``max_padding`` x N rows, so unbalanced partitions neither waste co
 padding nor gather a matrix per agent. K = 1 skips all routing and is a plain matmul.
 Gathering one weight matrix per *agent* instead was 2-5x slower on the CPU because its
 backward scatter-adds N full matrices.
+
+When the group is a property of each row rather than of the agent (smacv2's generated maps: the
+agent in slot n is a different unit type each episode), :func:`build_row_routing` plans the same
+layout over the flattened rows, each row an "agent" of one row: one sort of the rows by group,
+still one ``baddbmm`` per layer, and a group that owns no row gets no slot (so no gradient).
 """
 
 from __future__ import annotations
@@ -85,6 +90,60 @@ class GroupRouting:
         return agent_major.transpose(0, 1).reshape(*leading_shape, self.n_agents, features)
 
 
+@attrs.frozen(eq=False)
+class RowRouting:
+    """Per-row routing: the row (..., n) of the input uses group ``groups[..., n]``; build with
+    :func:`build_row_routing`. The rows are laid out as one :class:`GroupRouting` over all of them."""
+
+    groups_shape: tuple[int, ...]
+    """Shape (..., N) of the group map: the input's shape without its feature axis."""
+    rows: GroupRouting
+    """The layout of the R = prod(groups_shape) rows, each an "agent" with one row."""
+
+    @property
+    def n_groups(self) -> int:
+        return self.rows.n_groups
+
+    @property
+    def slot_group(self) -> Tensor:
+        return self.rows.slot_group
+
+    @property
+    def slots_are_groups(self) -> bool:
+        return self.rows.slots_are_groups
+
+    @property
+    def n_slots(self) -> int:
+        return self.rows.n_slots
+
+    def to_slots(self, x: Tensor) -> Tensor:
+        """Lay out ``x`` (*groups_shape, F) as ``(S, c, F)`` (zero rows where slots are padded)."""
+        if tuple(x.shape[:-1]) != self.groups_shape:
+            raise ConfigError(
+                f"the group map has shape {self.groups_shape} but the input has shape {tuple(x.shape)}; "
+                "each row needs its group"
+            )
+        return self.rows.to_slots(x.reshape(1, -1, x.shape[-1]))
+
+    def from_slots(self, h: Tensor, leading_shape: Sequence[int]) -> Tensor:
+        """Inverse of :meth:`to_slots`: ``(S, c, F)`` back to ``(*groups_shape, F)`` (``leading_shape`` is its
+        part before the agent axis, as for :meth:`GroupRouting.from_slots`)."""
+        return self.rows.from_slots(h, ()).reshape(*leading_shape, self.groups_shape[-1], h.shape[-1])
+
+
+Routing = GroupRouting | RowRouting
+"""A planned layout: per agent (:class:`GroupRouting`) or per row (:class:`RowRouting`)."""
+
+
+def build_row_routing(groups: Tensor, n_groups: int, max_padding: float = 1.25) -> RowRouting:
+    """Plan the layout for a per-row group map ``groups`` (int (..., N), each in ``0..n_groups-1``)."""
+    if groups.dim() < 1:
+        raise ConfigError(f"a row group map needs at least an agent axis, got shape {tuple(groups.shape)}")
+    return RowRouting(
+        groups_shape=tuple(groups.shape), rows=build_routing(groups.reshape(-1), n_groups, max_padding)
+    )
+
+
 def build_routing(assignment: Tensor, n_groups: int, max_padding: float = 1.25) -> GroupRouting:
     """Plan the slot-major layout for ``assignment`` (int (N,), agent -> group in ``0..n_groups-1``).
 
@@ -142,8 +201,8 @@ def _choose_slot_size(counts: list[int], max_padding: float) -> int:
     return 1
 
 
-def _as_routing(assignment: Tensor | GroupRouting, n_groups: int) -> GroupRouting:
-    if isinstance(assignment, GroupRouting):
+def _as_routing(assignment: Tensor | Routing, n_groups: int) -> Routing:
+    if isinstance(assignment, (GroupRouting, RowRouting)):
         if assignment.n_groups != n_groups:
             raise ConfigError(f"routing was built for {assignment.n_groups} groups but the layer has {n_groups}")
         return assignment
@@ -188,7 +247,7 @@ class GroupedLinear(nn.Module):
         orthogonal_stack_(self.weight, self.gain, generator)
         nn.init.zeros_(self.bias)
 
-    def forward(self, x: Tensor, assignment: Tensor | GroupRouting) -> Tensor:
+    def forward(self, x: Tensor, assignment: Tensor | Routing) -> Tensor:
         """Map ``x`` (..., N, in) to (..., N, out); agent i uses group ``assignment[i]``.
 
         For flat rows, pass ``x`` (B, in) and a per-row group tensor (B,). Pass a
@@ -203,7 +262,7 @@ class GroupedLinear(nn.Module):
         """K = 1 (full sharing): a plain matmul of ``x`` (..., in) with the only weight matrix."""
         return torch.matmul(x, self.weight[0]) + self.bias[0]
 
-    def forward_slots(self, h: Tensor, routing: GroupRouting) -> Tensor:
+    def forward_slots(self, h: Tensor, routing: Routing) -> Tensor:
         """Apply the layer to activations already in slot-major layout (S, rows, in)."""
         weight: Tensor
         bias: Tensor
@@ -252,7 +311,7 @@ class GroupedMLP(nn.Module):
         for layer in self.linears:
             layer.reset_parameters(generator)
 
-    def forward(self, x: Tensor, assignment: Tensor | GroupRouting) -> Tensor:
+    def forward(self, x: Tensor, assignment: Tensor | Routing) -> Tensor:
         """Map ``x`` (..., N, in) to (..., N, out); the layout is planned once for all layers.
 
         K = 1 runs plain matmuls on ``x`` as it is and ignores ``assignment``.
