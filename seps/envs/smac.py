@@ -46,6 +46,8 @@ INSTALL_HINT = (
     "pip install git+https://github.com/oxwhirl/smacv2.git, install StarCraft II with the SMAC maps "
     "(see https://github.com/oxwhirl/smacv2#installing-starcraft-ii) and set SC2PATH to its folder"
 )
+GENERATED_TYPES = 3
+"""``unit_type_bits`` of smacv2's ``10gen_*`` maps (smac_maps.py): the unit types a partition labels there."""
 COLLECT_COPIES = 4
 """Default copies for ``seps partition`` on SMAC: each copy is one StarCraft II process."""
 
@@ -238,4 +240,6 @@ def smacv2_family(map_name: str) -> Callable[..., SmacEnv]:
         factory.agent_count = lambda **options: int(  # type: ignore[attr-defined]
             options.get("capability_config", default)["n_units"]
         )
+        # A partition labels the unit types: smac_maps.py gives every 10gen_* map unit_type_bits 3.
+        factory.identity_count = lambda **_: GENERATED_TYPES  # type: ignore[attr-defined]
     return factory

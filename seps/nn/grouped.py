@@ -175,7 +175,9 @@ def build_routing(assignment: Tensor, n_groups: int, max_padding: float = 1.25) 
     agent_pos = rank % slot_size
 
     n_slots = int(slot_group.shape[0])
-    slots_are_groups = n_slots == n_groups  # one slot per group, in group order
+    # One slot per group, in group order. A group may own no row in a per-row map, so the count alone
+    # is not enough (with every group present, as in an assignment, the two tests agree).
+    slots_are_groups = n_slots == n_groups and bool((slots_per_group == 1).all())
     in_agent_order = n_slots * slot_size == n_agents and bool(
         torch.equal(agent_slot * slot_size + agent_pos, torch.arange(n_agents, device=device))
     )
