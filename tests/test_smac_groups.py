@@ -24,7 +24,8 @@ from seps.envs.smac_scenarios import scenario
 from seps.errors import ConfigError
 from seps.evaluation import evaluate
 from seps.nn.actor_critic import GroupedActorCritic
-from seps.nn.grouped import GroupedMLP, build_row_routing
+from seps.nn.grouped import GroupedMLP
+from seps.nn.routing import build_row_routing
 from seps.registry import ENVS
 from seps.testing.smac import GEN_TYPE_ID, CapabilityWrapperStandIn
 from seps.trainer import ObservationAdapter, Trainer

@@ -13,8 +13,9 @@ import torch
 from torch import Tensor, nn
 
 from seps.errors import ConfigError
-from seps.nn.grouped import ACTIVATIONS, GroupedMLP, Routing, build_routing, build_row_routing
+from seps.nn.grouped import ACTIVATIONS, GroupedMLP
 from seps.nn.regroup import regroup
+from seps.nn.routing import Routing, build_routing, build_row_routing
 
 logger = logging.getLogger(__name__)
 

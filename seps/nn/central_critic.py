@@ -38,7 +38,7 @@ from torch import Tensor
 
 from seps.errors import ConfigError
 from seps.nn.actor_critic import GroupedActorCritic
-from seps.nn.grouped import Routing, RowRouting
+from seps.nn.routing import Routing, RowRouting
 
 
 class CentralCriticActorCritic(GroupedActorCritic):
