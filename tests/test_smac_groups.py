@@ -24,6 +24,7 @@ from seps.envs.smac_scenarios import scenario
 from seps.errors import ConfigError
 from seps.evaluation import evaluate
 from seps.nn.actor_critic import GroupedActorCritic
+from seps.nn.central_critic import CentralCriticActorCritic
 from seps.nn.grouped import GroupedMLP
 from seps.nn.routing import build_row_routing
 from seps.registry import ENVS
@@ -92,6 +93,20 @@ def test_row_groups_equal_to_the_assignment_give_the_fixed_routing() -> None:
         row_logits, row_values = policy(obs)
     torch.testing.assert_close(row_logits, logits, rtol=1e-6, atol=1e-6)
     torch.testing.assert_close(row_values, values, rtol=1e-6, atol=1e-6)
+
+
+def test_a_central_critic_values_each_row_with_its_groups_critic() -> None:
+    torch.manual_seed(2)
+    policy = CentralCriticActorCritic(5, [0, 1, 2], obs_dim=4, n_actions=3, state_dim=6, n_types=3)
+    obs, state = torch.randn(3, 5, 4), torch.randn(3, 6)
+    groups = policy.groups_for(torch.randint(0, 3, (3, 5)))
+    assert groups is not None
+    with policy.row_groups(groups):
+        values = policy.value(obs, state)
+    features = policy.critic_input(obs, state)  # [state, own obs, one-hot slot]
+    for g in range(3):
+        alone = policy.critic(features, torch.full((5,), g)).squeeze(-1)
+        torch.testing.assert_close(values[groups == g], alone[groups == g], rtol=1e-6, atol=1e-6)
 
 
 def test_a_typed_policy_refuses_to_act_without_the_episode_types() -> None:
@@ -182,10 +197,11 @@ class RecordGroups(TrainerCallback):
         self.pending = self.pending[-1:]
 
 
-@pytest.mark.parametrize("learner", ["a2c", "ppo"])
+@pytest.mark.parametrize("learner", ["a2c", "ppo", "mappo"])
 def test_training_routes_each_agent_to_its_unit_types_group(tmp_path: Any, learner: str) -> None:
     recorder = RecordGroups()
-    options = {"learner_options": {"rollout_steps": 20, "n_minibatches": 2, "n_epochs": 2}} if learner == "ppo" else {}
+    ppo_like = {"learner_options": {"rollout_steps": 20, "n_minibatches": 2, "n_epochs": 2}}
+    options = ppo_like if learner != "a2c" else {}
     # mu: stalker -> 0, zealot and colossus -> 1, a map no agent slot has in every episode.
     result = run(
         "seps",

@@ -65,7 +65,7 @@ class GroupedActorCritic(nn.Module):
     each row comes from that row's type: every call runs inside :meth:`row_groups` with
     ``groups_for(episode_types)``, a group map (..., N) the trainer also keeps in the rollout, so an
     update routes each sample to the group it acted with. The layers then route rows, not agents
-    (:func:`~seps.nn.grouped.build_row_routing`): still one batched matmul per layer.
+    (:func:`~seps.nn.routing.build_row_routing`): still one batched matmul per layer.
     """
 
     assignment: Tensor
