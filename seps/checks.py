@@ -28,10 +28,15 @@ def check_seed(seed: object) -> int:
 
 
 def env_agent_count(env: Any, **options: Any) -> int | None:
-    """The env's number of agents when its factory can tell without building (``factory.agent_count``), else None."""
+    """How many things a partition of the env labels, when its factory can tell without building, else None.
+
+    That is its agents (``factory.agent_count``), or the agent types of an env whose agents change type
+    between episodes (``factory.identity_count``; ``n_identities`` in :mod:`seps.envs.base`).
+    """
     if isinstance(env, MultiAgentEnv):
-        return env.n_agents
-    count = getattr(env_factory(env), "agent_count", None)
+        return env.n_identities
+    factory = env_factory(env)
+    count = getattr(factory, "identity_count", None) or getattr(factory, "agent_count", None)
     return int(count(**options)) if callable(count) else None
 
 

@@ -5,7 +5,9 @@ A_i" (Section 3.1): here each agent draws uniformly among the actions its
 ``action_mask`` allows at that step, for all E copies and N agents at once.
 
 Every active agent's transition ``(agent id, obs, action, reward, next obs)`` goes
-into one shared :class:`~seps.records.Transitions` buffer. The next observation is
+into one shared :class:`~seps.records.Transitions` buffer. On an env with per-episode types
+(``StepResult.episode_types``) the "agent id" is the agent's type in that episode, so the
+encoder embeds, and the partitioner groups, types. The next observation is
 ``StepResult.final_obs``: where a copy has just reset, ``obs`` already holds the next
 episode's first observation, and ``final_obs`` holds the real successor.
 """
@@ -118,9 +120,10 @@ def collect(
             actions = random_actions(result.action_mask, rng)
         else:  # Box actions: uniform over the space, the continuous counterpart of "sampled from A_i"
             actions = random_box_actions(*bounds, env.num_envs, rng)
+        ids = agent_grid if result.episode_types is None else result.episode_types
         following = env.step(actions)
         active = following.active
-        columns["agent_id"].append(agent_grid[active])
+        columns["agent_id"].append(ids[active])
         columns["obs"].append(result.obs[active])
         columns["action"].append(actions[active])
         columns["reward"].append(following.rewards[active])
@@ -134,8 +137,8 @@ def collect(
         action=np.concatenate(columns["action"]),
         reward=np.concatenate(columns["reward"]).astype(np.float32, copy=False),
         next_obs=np.concatenate(columns["next_obs"]).astype(np.float32, copy=False),
-        obs_dims=env.obs_dims,
-        n_actions=env.n_actions,
+        obs_dims=env.obs_dims if env.n_episode_types is None else np.full(env.n_identities, env.max_obs_dim),
+        n_actions=env.n_actions if env.n_episode_types is None else np.full(env.n_identities, env.max_n_actions),
     )
     logger.info("collected %d transitions of %d agents in %d env steps", len(transitions), n_agents, steps)
     return transitions

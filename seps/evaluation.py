@@ -43,7 +43,7 @@ def episode_flags(env: MultiAgentEnv) -> list[float]:
 def evaluate(
     policy: GroupedActorCritic,
     env: MultiAgentEnv,
-    prepare: Callable[[np.ndarray], Tensor],
+    prepare: Callable[..., Tensor],
     *,
     episodes: int,
     greedy: bool = True,
@@ -54,6 +54,8 @@ def evaluate(
     """Run ``episodes`` episodes (one per copy of ``env``) and return each one's total return.
 
     ``wins``, if given, receives the win flag of each of those episodes when the env reports one.
+    On an env with per-episode types (``StepResult.episode_types``) every step routes each agent to
+    its type's group in that episode, and ``prepare(obs, types)`` gets the types too.
     """
     if env.num_envs < episodes:
         raise ValueError(f"the evaluation env has {env.num_envs} copies but {episodes} episodes were asked for")
@@ -64,7 +66,10 @@ def evaluate(
     with torch.no_grad():
         while np.isnan(returns[:episodes]).any():
             mask = torch.tensor(result.action_mask, device=mask_device)
-            actions, _ = policy.sample(prepare(result.obs), mask, greedy=greedy, generator=generator)
+            types = result.episode_types
+            obs = prepare(result.obs) if types is None else prepare(result.obs, types)
+            with policy.row_groups(policy.groups_for(types)):
+                actions, _ = policy.sample(obs, mask, greedy=greedy, generator=generator)
             result = env.step(policy.env_actions(actions).cpu().numpy())
             ended, totals = tracker.add(result)
             first_time = ended & np.isnan(returns)

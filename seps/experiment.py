@@ -283,7 +283,9 @@ class Experiment:
         """What needs the built env but no work: the partitioner's K against N, the collection's memory."""
         check_agents = getattr(self.grouping.partitioner, "check_agents", None)
         if callable(check_agents):
-            check_agents(env.n_agents)
+            check_agents(env.n_identities)  # the agents, or the types of an env with per-episode types
+        if self.repartition is not None and env.n_episode_types is not None:
+            raise ConfigError(f"repartition_every cannot regroup {env.name}'s per-episode types yet; drop it")
         if self.grouping.encoder is not None:
             check_collect_memory(self.config.collect, env.n_agents, env.max_obs_dim)
 
@@ -313,12 +315,16 @@ class Experiment:
     def build_policy(self, plan: SharingPlan, env: MultiAgentEnv) -> tuple[GroupedActorCritic, ObservationAdapter]:
         """Stage 4: the learner's ``policy_class`` for ``plan`` on ``env`` (seeded), and its observation adapter."""
         torch.manual_seed(self.config.seed)
-        prepare = ObservationAdapter(env.n_agents, plan.append_agent_ids, self.device)
+        prepare = ObservationAdapter(env.n_identities, plan.append_agent_ids, self.device)
         hidden = self.config.hidden_sizes
         config = ActorCriticConfig(actor_hidden=hidden, critic_hidden=hidden)
-        obs_dim = env.max_obs_dim + prepare.extra_features(env.n_agents)
+        obs_dim = env.max_obs_dim + prepare.extra_features(env.n_identities)
+        # Per-episode types (seps.envs.base): the partition maps types to groups.
+        typed = {} if env.n_episode_types is None else {"n_types": env.n_episode_types}
         policy: GroupedActorCritic
         if env.continuous_actions:  # Box actions: a diagonal Gaussian per agent, log-std per group
+            if typed:
+                raise ConfigError(f"{env.name}: per-episode types with Box actions are not supported yet")
             if self.learner.policy_class is not GroupedActorCritic:
                 raise ConfigError(
                     f"learner {self.config.learner!r} has no policy for continuous (Box) actions yet; "
@@ -337,6 +343,7 @@ class Experiment:
                 action_mask=env.static_action_mask(),
                 config=config,
                 state_dim=env.state_dim,
+                **typed,
             )
         return policy.to(self.device), prepare
 
@@ -366,9 +373,9 @@ class Experiment:
     def _make_plan(self, env: MultiAgentEnv, run_dir: RunDir, stages: StageCallback | None = None) -> SharingPlan:
         """Stages 1-3: the partition, from data when the partitioner needs it; written to ``partition.json``."""
         config, grouping = self.config, self.grouping
-        partition = grouping.fixed_partition(env.n_agents, config.seed)
+        partition = grouping.fixed_partition(env.n_identities, config.seed)
         if partition is None and config.initial_partition == "fups":  # adaptive SePS from K = 1, no random actions
-            partition = Partition(labels=np.zeros(env.n_agents, dtype=np.int64), method="fups")
+            partition = Partition(labels=np.zeros(env.n_identities, dtype=np.int64), method="fups")
         pretraining = None
         if partition is None:
             pretraining = partition_agents(

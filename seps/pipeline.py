@@ -128,7 +128,7 @@ def partition_agents(
     environment = make_env(env, num_envs=collect_config.num_envs, **(env_options or {}))
     try:
         if callable(check_agents):
-            check_agents(environment.n_agents)
+            check_agents(environment.n_identities)  # the types of an env with per-episode types
         if transitions is None:
             check_collect_memory(collect_config, environment.n_agents, environment.max_obs_dim)
     except BaseException:
@@ -148,9 +148,9 @@ def partition_agents(
                         StageProgress(stage="collect", done=done, total=total, unit="step")
                     ),
                 )
-            elif transitions.n_agents != environment.n_agents:
+            elif transitions.n_agents != environment.n_identities:
                 raise ConfigError(
-                    f"the transitions hold {transitions.n_agents} agents but the env has {environment.n_agents}"
+                    f"the transitions hold {transitions.n_agents} agents but the env has {environment.n_identities}"
                 )
             seconds["collect"] = time.perf_counter() - start
             start = time.perf_counter()

@@ -51,7 +51,11 @@ class LoopSettings:
 
 
 class ObservationAdapter:
-    """numpy observations (E, N, D) -> policy input tensors, with one-hot agent ids appended for FuPS+id."""
+    """numpy observations (E, N, D) -> policy input tensors, with one-hot agent ids appended for FuPS+id.
+
+    ``n_agents`` is the env's ``n_identities``: on an env with per-episode types the id is the agent's
+    type in the episode (pass ``types`` (E, N)), as it is for the encoder.
+    """
 
     def __init__(self, n_agents: int, append_agent_ids: bool, device: torch.device) -> None:
         self.append_agent_ids = append_agent_ids
@@ -61,10 +65,12 @@ class ObservationAdapter:
     def extra_features(self, n_agents: int) -> int:
         return n_agents if self.append_agent_ids else 0
 
-    def __call__(self, obs: np.ndarray) -> Tensor:
+    def __call__(self, obs: np.ndarray, types: np.ndarray | None = None) -> Tensor:
         tensor = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
         if not self.append_agent_ids:
             return tensor
+        if types is not None:
+            return torch.cat([tensor, self._ids[torch.as_tensor(types, device=self.device)]], dim=-1)
         return torch.cat([tensor, self._ids.expand(*tensor.shape[:-1], -1)], dim=-1)
 
 
@@ -86,6 +92,9 @@ class Trainer:
         self.env, self.eval_env, self.policy, self.learner = env, eval_env, policy, learner
         self.prepare, self.settings, self.run_dir, self.device = prepare, settings, run_dir, device
         self.optimizer = learner.make_optimizer(policy)
+        fields = tuple(learner.rollout_fields)
+        if policy.n_types is not None and "groups" not in fields:  # the update routes samples as they acted
+            fields = (*fields, "groups")
         self.storage = RolloutStorage(
             learner.n_steps,
             env.num_envs,
@@ -93,7 +102,7 @@ class Trainer:
             policy.obs_dim,
             policy.n_actions,
             device=device,
-            fields=learner.rollout_fields,
+            fields=fields,
             state_dim=env.state_dim,
             action_shape=policy.action_shape,
             action_dtype=policy.action_dtype,
@@ -195,9 +204,12 @@ class Trainer:
         with torch.no_grad():
             for _ in range(self.learner.n_steps):
                 before = self.current
-                obs = self.prepare(before.obs)
+                types = before.episode_types  # None unless agents change type between episodes
+                groups = self.policy.groups_for(types)
+                obs = self._prepare(before.obs, types)
                 mask = torch.tensor(before.action_mask, device=self.device)
-                actions, log_probs = self.policy.sample(obs, mask, generator=self.generator)
+                with self.policy.row_groups(groups):
+                    actions, log_probs = self.policy.sample(obs, mask, generator=self.generator)
                 env_actions = self.policy.env_actions(actions).cpu().numpy()
                 result = self.env.step(env_actions)
                 self.callback.on_step(self, env_actions, result)
@@ -210,10 +222,12 @@ class Trainer:
                     log_probs=log_probs,
                     result=result,
                     device=self.device,
+                    groups=groups,
                 )
                 # Each field the learner declared reads its value off the step (values, state only if asked).
+                # A final observation belongs to the episode the agents acted in: its types are ``before``'s.
                 truncated = result.truncated.any()
-                self.storage.record(step, self._value(result, final=True) if truncated else None)
+                self.storage.record(step, self._value(result, final=True, types=types) if truncated else None)
                 _, totals = self.tracker.add(result)
                 finished += totals.tolist()
                 self._wins += episode_flags(self.env)
@@ -221,14 +235,21 @@ class Trainer:
                 self.env_steps += self.env.num_envs
         return finished
 
-    def _value(self, result: StepResult, final: bool = False) -> Tensor:
-        """V of ``result``'s observations (its ``final_obs`` and final state if ``final``)."""
+    def _prepare(self, obs: np.ndarray, types: np.ndarray | None) -> Tensor:
+        return self.prepare(obs) if types is None else self.prepare(obs, types)
+
+    def _value(self, result: StepResult, final: bool = False, types: np.ndarray | None = None) -> Tensor:
+        """V of ``result``'s observations (its ``final_obs`` and final state if ``final``).
+
+        ``types``: the agents' types for those observations (default ``result.episode_types``).
+        """
         obs = result.final_obs if final else result.obs
+        types = result.episode_types if types is None else types
         state = None
         if self.policy.uses_state:
             state = torch.as_tensor(global_state(result, final), dtype=torch.float32, device=self.device)
-        with torch.no_grad():
-            return self.policy.value(self.prepare(obs), state)
+        with torch.no_grad(), self.policy.row_groups(self.policy.groups_for(types)):
+            return self.policy.value(self._prepare(obs, types), state)
 
     def _evaluate(self, log: RunLog) -> None:
         index = len(self.evaluations)

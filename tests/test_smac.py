@@ -8,12 +8,14 @@ import os
 import numpy as np
 import pytest
 
-import seps.envs.registrations  # noqa: F401
+from seps.builtin_components import load_builtins
 from seps.envs.smac import check_sc2path
 from seps.errors import MissingDependencyError
 from seps.registry import ENVS
 from seps.testing.env import check_env_adapter
 from seps.testing.smac import CapabilityWrapperStandIn, SmacStandIn
+
+load_builtins()
 
 
 def test_mmm2_sizes_and_types_follow_smacv2() -> None:

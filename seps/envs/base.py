@@ -24,6 +24,14 @@ and is never given to an encoder or a partitioner. An env that has no ground tru
 (a Gymnasium id, a PettingZoo env whose agent names carry no role) sets it to None,
 and then no adjusted Rand index is reported anywhere: seps never scores a partition
 against invented types.
+
+Agent i is the same agent in every episode on most envs. An env whose agent slots hold a
+different kind of agent each episode (smacv2's generated maps draw a new team at every reset)
+sets ``n_episode_types`` and reports each copy's current types in ``StepResult.episode_types``.
+seps then partitions *types*, not agent slots: the encoder's one-hot "agent" id is the type, a
+partition maps type -> group, and agent n of copy e uses group ``labels[episode_types[e, n]]`` for
+that episode. Every agent of such an env has the same observation and action space (a slot can
+hold any type).
 """
 
 from __future__ import annotations
@@ -63,6 +71,9 @@ class StepResult:
     None means the env gives none; :func:`global_state` then concatenates the observations."""
     final_state: np.ndarray | None = None
     """float32 (E, state_dim): equals ``state`` except in copies that just ended: there, the last state."""
+    episode_types: np.ndarray | None = None
+    """int64 (E, N): type (0 .. n_episode_types - 1) of each agent in the episode ``obs`` belongs to, for envs
+    that set ``MultiAgentEnv.n_episode_types``; None for envs whose agents keep their identity."""
 
 
 class MultiAgentEnv(ABC):
@@ -73,6 +84,9 @@ class MultiAgentEnv(ABC):
     action_spaces: tuple[spaces.Discrete, ...] | tuple[spaces.Box, ...]
     agent_types: np.ndarray | None
     """int (N,): ground-truth type of each agent, for evaluation only; None when the env has none."""
+    n_episode_types: int | None = None
+    """Number of agent types of an env whose agent slots change type between episodes (it then fills
+    ``StepResult.episode_types``); None: agent i is the same agent in every episode."""
     team_reward: bool = False
     """True when all agents receive one shared reward (an episode's return is then counted once)."""
     name: str = "env"
@@ -80,6 +94,11 @@ class MultiAgentEnv(ABC):
     @property
     def n_agents(self) -> int:
         return len(self.action_spaces)
+
+    @property
+    def n_identities(self) -> int:
+        """What a partition labels and the encoder tells apart: the types (``n_episode_types``), else the agents."""
+        return self.n_agents if self.n_episode_types is None else self.n_episode_types
 
     @property
     def types_known(self) -> bool:

@@ -12,7 +12,9 @@ replaces smacv2's class (the tests use :mod:`seps.testing.smac`). What the adapt
   smacv2's published capability config (:mod:`seps.envs.smac_scenarios`). Every reset draws a new
   team and re-sorts the allies by (unit_type, x, y), so ``agent_types`` is None there and
   ``episode_types`` (E, N) gives each copy's current types (``get_unit_type_id``), refreshed at
-  every reset.
+  every reset. On those maps ``n_episode_types`` is the map's ``unit_type_bits`` and every
+  ``StepResult`` carries ``episode_types``: seps then partitions unit types, not agent slots
+  (:mod:`seps.envs.base`), and each agent uses its unit type's group in each episode.
 * One StarCraft II process per copy for the whole run: smacv2 launches it on the first reset
   and later resets kill the units in the same process. Seeds are fixed per copy at build
   (``seed + index``); ``reset(seed)`` does not relaunch. The capability wrapper's team and
@@ -28,9 +30,11 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 import numpy as np
 from gymnasium import spaces
 
+from seps.envs.base import StepResult
 from seps.envs.gymnasium_adapter import CopyStep, LoopedEnv
 from seps.envs.smac_scenarios import scenario
 from seps.errors import MissingDependencyError
@@ -42,6 +46,8 @@ INSTALL_HINT = (
     "pip install git+https://github.com/oxwhirl/smacv2.git, install StarCraft II with the SMAC maps "
     "(see https://github.com/oxwhirl/smacv2#installing-starcraft-ii) and set SC2PATH to its folder"
 )
+GENERATED_TYPES = 3
+"""``unit_type_bits`` of smacv2's ``10gen_*`` maps (smac_maps.py): the unit types a partition labels there."""
 COLLECT_COPIES = 4
 """Default copies for ``seps partition`` on SMAC: each copy is one StarCraft II process."""
 
@@ -122,6 +128,9 @@ class SmacEnv(LoopedEnv):
         )
         self.team_reward = True
         self.episode_wins = np.full(num_envs, np.nan)
+        if self.generated:
+            # starcraft2.py get_unit_type_id on the *_gen map types returns 0 .. unit_type_bits - 1.
+            self.n_episode_types = int(self.envs[0].unit_type_bits)
 
     def _make(self, seed: int) -> Any:
         env = self._env_cls(map_name=self.map_name, seed=seed, **self._env_kwargs)
@@ -159,10 +168,23 @@ class SmacEnv(LoopedEnv):
         zeros = np.zeros(self.n_agents, dtype=bool)
         return CopyStep(obs, mask, np.zeros(self.n_agents, dtype=np.float32), zeros, zeros, ~zeros)
 
-    def step(self, actions: np.ndarray) -> Any:
-        """As LoopedEnv.step; ``episode_wins`` then holds the win flag of copies whose episode ended."""
+    def reset(self, seed: int | None = None) -> StepResult:
+        """As LoopedEnv.reset; on generated maps the result carries the new episodes' ``episode_types``."""
+        return self._with_types(super().reset(seed))
+
+    def step(self, actions: np.ndarray) -> StepResult:
+        """As LoopedEnv.step; ``episode_wins`` then holds the win flag of copies whose episode ended.
+
+        On generated maps ``episode_types`` are those of the episode ``obs`` belongs to (the next one in
+        copies that reset at this step).
+        """
         self.episode_wins = np.full(self.num_envs, np.nan)
-        return super().step(actions)
+        return self._with_types(super().step(actions))
+
+    def _with_types(self, result: StepResult) -> StepResult:
+        if self.n_episode_types is None:
+            return result
+        return attrs.evolve(result, episode_types=self.episode_types.copy())
 
     def _step_copy(self, index: int, actions: np.ndarray) -> CopyStep:
         env = self.envs[index]
@@ -205,8 +227,19 @@ def make_smac(
 
 
 make_mmm2 = functools.partial(make_smac, "MMM2")
+make_mmm2.agent_count = lambda **_: 10  # type: ignore[attr-defined]  # smac_maps.py MMM2: n_agents 10
 
 
 def smacv2_family(map_name: str) -> Callable[..., SmacEnv]:
-    """Factory of the ``smacv2:<map or scenario name>`` family."""
-    return functools.partial(make_smac, map_name)
+    """Factory of the ``smacv2:<map or scenario name>`` family (a scenario's knows its ``agent_count``)."""
+    factory = functools.partial(make_smac, map_name)
+    found = scenario(map_name)
+    if found is not None:
+        default = found[1]["capability_config"]
+        # starcraft2.py __init__: with a capability config the team has capability_config["n_units"] agents.
+        factory.agent_count = lambda **options: int(  # type: ignore[attr-defined]
+            options.get("capability_config", default)["n_units"]
+        )
+        # A partition labels the unit types: smac_maps.py gives every 10gen_* map unit_type_bits 3.
+        factory.identity_count = lambda **_: GENERATED_TYPES  # type: ignore[attr-defined]
+    return factory

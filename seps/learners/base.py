@@ -91,7 +91,10 @@ class OnPolicyLearner(ABC):
         totals: dict[str, float] = {}
         n_batches = 0
         for batch in self.batches(storage, next_value, generator):
-            for name, value in self.gradient_step(policy, optimizer, self.losses(policy, batch)).items():
+            # Per-episode types: each sample uses the group it acted with (the rollout's ``groups``).
+            with policy.row_groups(batch.get("groups")):
+                losses = self.losses(policy, batch)
+            for name, value in self.gradient_step(policy, optimizer, losses).items():
                 totals[name] = totals.get(name, 0.0) + value
             n_batches += 1
         return {name: total / n_batches for name, total in totals.items()}

@@ -45,7 +45,8 @@ class RolloutStep:
     """What one step offers the rollout fields: the policy's inputs and outputs and the env's result.
 
     ``obs`` and ``action_masks`` are what the agents saw when acting; ``result`` is what the step
-    returned. ``values`` and ``state`` are computed on first use.
+    returned. ``groups`` (E, N) is the group each agent acted with where groups follow per-episode
+    types (None elsewhere). ``values`` and ``state`` are computed on first use.
     """
 
     def __init__(
@@ -59,9 +60,11 @@ class RolloutStep:
         log_probs: Tensor,
         result: StepResult,
         device: torch.device,
+        groups: Tensor | None = None,
     ) -> None:
         self.policy, self.before, self.obs, self.action_masks = policy, before, obs, action_masks
         self.actions, self.log_probs, self.result, self.device = actions, log_probs, result, device
+        self.groups = groups
 
     @functools.cached_property
     def state(self) -> Tensor:
@@ -71,7 +74,14 @@ class RolloutStep:
     @functools.cached_property
     def values(self) -> Tensor:
         """(E, N): the critic's values of what the agents acted on (with the state if the critic reads it)."""
-        return self.policy.value(self.obs, self.state if self.policy.uses_state else None)
+        with self.policy.row_groups(self.groups):
+            return self.policy.value(self.obs, self.state if self.policy.uses_state else None)
+
+    def acting_groups(self) -> Tensor:
+        """int64 (E, N): the group each agent acted with; only envs with per-episode types have one."""
+        if self.groups is None:
+            raise ConfigError("the rollout keeps 'groups' but this env's agents keep their identity (no episode types)")
+        return self.groups
 
     def from_result(self, name: str) -> Tensor:
         """``result.<name>`` (rewards, terminated, truncated, active) as a tensor on the storage's device."""
@@ -112,9 +122,11 @@ BUILTIN_FIELDS: dict[str, RolloutField] = {
         RolloutField("truncated", _per_agent, torch.bool, lambda step: step.from_result("truncated")),
         RolloutField("active", _per_agent, torch.bool, lambda step: step.from_result("active")),
         RolloutField("state", lambda s: (s.state_dim,), torch.float32, lambda step: step.state),
+        RolloutField("groups", _per_agent, torch.int64, lambda step: step.acting_groups()),
     )
 }
-"""Fields every learner may name; ``values`` runs the critic while acting, ``state`` reads the global state."""
+"""Fields every learner may name; ``values`` runs the critic while acting, ``state`` reads the global state.
+``groups`` is added by the trainer on envs with per-episode types: the update routes each sample by it."""
 
 TARGET_FIELDS = ("rewards", "terminated", "truncated", "active")
 """Fields every rollout keeps: the return and advantage estimates and the losses' masks read them."""

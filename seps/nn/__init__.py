@@ -1,7 +1,8 @@
 """Neural networks whose K parameter sets serve N agents in one batched pass."""
 
 from seps.nn.actor_critic import ActorCriticConfig, GroupedActorCritic, one_hot_ids
-from seps.nn.grouped import ACTIVATIONS, GroupedLinear, GroupedMLP, GroupRouting, build_routing, orthogonal_stack_
+from seps.nn.grouped import ACTIVATIONS, GroupedLinear, GroupedMLP, orthogonal_stack_
+from seps.nn.routing import GroupRouting, RowRouting, build_routing, build_row_routing
 
 __all__ = [
     "ACTIVATIONS",
@@ -10,7 +11,9 @@ __all__ = [
     "GroupedActorCritic",
     "GroupedLinear",
     "GroupedMLP",
+    "RowRouting",
     "build_routing",
+    "build_row_routing",
     "one_hot_ids",
     "orthogonal_stack_",
 ]

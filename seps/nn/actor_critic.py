@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
 import attrs
@@ -12,8 +13,9 @@ import torch
 from torch import Tensor, nn
 
 from seps.errors import ConfigError
-from seps.nn.grouped import ACTIVATIONS, GroupedMLP, GroupRouting, build_routing
+from seps.nn.grouped import ACTIVATIONS, GroupedMLP
 from seps.nn.regroup import regroup
+from seps.nn.routing import Routing, build_routing, build_row_routing
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +59,13 @@ class GroupedActorCritic(nn.Module):
     K = ``max(assignment) + 1``: K = 1 is full sharing (FuPS), K = N with the identity
     assignment is no sharing (NoPS). The assignment and the static action mask are buffers,
     so they follow ``.to(device)`` and are saved in the ``state_dict``.
+
+    With ``n_types`` (an env whose agent slots change type between episodes, ``n_episode_types`` in
+    :mod:`seps.envs.base`) the assignment maps *types* to groups, shape (n_types,), and the group of
+    each row comes from that row's type: every call runs inside :meth:`row_groups` with
+    ``groups_for(episode_types)``, a group map (..., N) the trainer also keeps in the rollout, so an
+    update routes each sample to the group it acted with. The layers then route rows, not agents
+    (:func:`~seps.nn.routing.build_row_routing`): still one batched matmul per layer.
     """
 
     assignment: Tensor
@@ -77,11 +86,14 @@ class GroupedActorCritic(nn.Module):
         action_mask: np.ndarray | Tensor | None = None,
         config: ActorCriticConfig | None = None,
         state_dim: int = 0,
+        n_types: int | None = None,
     ) -> None:
         super().__init__()
         config = config or ActorCriticConfig()
         labels = torch.as_tensor(np.asarray(assignment), dtype=torch.int64)
-        if labels.shape != (n_agents,):
+        if n_types is not None and (n_types < 1 or labels.shape != (n_types,)):
+            raise ConfigError(f"assignment must have one group id per type, shape ({n_types},); got {labels.shape}")
+        if n_types is None and labels.shape != (n_agents,):
             raise ConfigError(f"assignment must have one group id per agent, shape ({n_agents},); got {labels.shape}")
         if obs_dim < 1 or n_actions < 1:
             raise ConfigError(f"obs_dim and n_actions must be >= 1, got obs_dim={obs_dim}, n_actions={n_actions}")
@@ -98,6 +110,8 @@ class GroupedActorCritic(nn.Module):
             raise ConfigError(f"{type(self).__name__} needs state_dim >= 1 (the env's global state), got {state_dim}")
         self.n_agents, self.obs_dim, self.n_actions = n_agents, obs_dim, n_actions
         self.state_dim = state_dim
+        self.n_types = n_types
+        """Number of agent types the assignment maps (per-episode types); None: it maps the agents."""
         self.n_groups = int(labels.max()) + 1
         self.config = config
         self.register_buffer("assignment", labels)
@@ -108,12 +122,56 @@ class GroupedActorCritic(nn.Module):
         self.critic = GroupedMLP(
             self.n_groups, self.critic_features(), config.critic_hidden, 1, config.activation, config.critic_gain
         )
-        self._routing: GroupRouting | None = None
+        self._routing: Routing | None = None
         self._routing_key: tuple[object, ...] = ()
+        self._row_routing: Routing | None = None
         logger.debug("GroupedActorCritic: %d agents in %d groups", n_agents, self.n_groups)
 
-    def routing(self) -> GroupRouting:
-        """The slot layout for the current assignment, re-planned only when the buffer moves or changes."""
+    def groups_for(self, types: np.ndarray | Tensor | None) -> Tensor | None:
+        """int64 (..., N): each row's group from its type (``assignment[types]``); None for a policy without types."""
+        if types is None:
+            if self.n_types is not None:
+                raise ConfigError(
+                    f"this policy groups {self.n_types} agent types and needs each episode's types "
+                    "(StepResult.episode_types); the env gave none"
+                )
+            return None
+        if self.n_types is None:
+            raise ConfigError("the env reports per-episode types but this policy was built without n_types")
+        index = torch.as_tensor(np.asarray(types) if not isinstance(types, Tensor) else types)
+        index = index.to(device=self.assignment.device, dtype=torch.int64)
+        if index.numel() and (int(index.min()) < 0 or int(index.max()) >= self.n_types):
+            raise ConfigError(f"episode types must lie in 0..{self.n_types - 1}, got {index.unique().tolist()}")
+        return self.assignment[index]
+
+    @contextlib.contextmanager
+    def row_groups(self, groups: Tensor | None) -> Iterator[None]:
+        """Within the block, the rows (..., N) of every input use the groups ``groups`` (..., N).
+
+        ``None`` changes nothing (the assignment routes the agents). A learner's update enters it with
+        each batch's ``groups`` field, the trainer and :func:`~seps.evaluation.evaluate` with the
+        episode's map (:meth:`groups_for`).
+        """
+        if groups is None:
+            yield
+            return
+        previous = self._row_routing
+        self._row_routing = build_row_routing(groups.to(self.assignment.device).long(), self.n_groups)
+        try:
+            yield
+        finally:
+            self._row_routing = previous
+
+    def routing(self) -> Routing:
+        """The slot layout: per row inside :meth:`row_groups`, else for the current assignment (re-planned only
+        when the buffer moves or changes)."""
+        if self._row_routing is not None:
+            return self._row_routing
+        if self.n_types is not None:
+            raise ConfigError(
+                "this policy groups agents by their type in each episode: call it inside "
+                "policy.row_groups(policy.groups_for(episode_types))"
+            )
         buffer = self.assignment
         key = (buffer.device, buffer.data_ptr(), buffer._version)
         if self._routing is None or key != self._routing_key:
@@ -134,6 +192,11 @@ class GroupedActorCritic(nn.Module):
         grouped layer is regrouped and, with ``optimizer``, its Adam state too. Agents whose group
         did not change keep bit-identical parameters and optimiser state.
         """
+        if self.n_types is not None:
+            raise ConfigError(
+                "adaptive SePS (repartition_every) cannot regroup a policy that groups per-episode types yet; "
+                "use a fixed partition on this env"
+            )
         new = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
         if new.shape != (self.n_agents,) or int(new.min()) < 0:
             raise ConfigError(
@@ -172,7 +235,7 @@ class GroupedActorCritic(nn.Module):
         """What the critic reads, (..., N, critic_features): the agent's own observation (``state`` is unused)."""
         return obs
 
-    def critic_values(self, obs: Tensor, state: Tensor | None, routing: GroupRouting) -> Tensor:
+    def critic_values(self, obs: Tensor, state: Tensor | None, routing: Routing) -> Tensor:
         """The critic on :meth:`critic_input`: values (..., N)."""
         return self.critic(self.critic_input(obs, state), routing).squeeze(-1)
 

@@ -38,7 +38,7 @@ from torch import Tensor
 
 from seps.errors import ConfigError
 from seps.nn.actor_critic import GroupedActorCritic
-from seps.nn.grouped import GroupRouting
+from seps.nn.routing import Routing, RowRouting
 
 
 class CentralCriticActorCritic(GroupedActorCritic):
@@ -67,8 +67,10 @@ class CentralCriticActorCritic(GroupedActorCritic):
         ids = torch.eye(self.n_agents, device=obs.device, dtype=obs.dtype).expand(*leading, -1, -1)
         return torch.cat([shared, obs, ids], dim=-1)
 
-    def critic_values(self, obs: Tensor, state: Tensor | None, routing: GroupRouting) -> Tensor:
+    def critic_values(self, obs: Tensor, state: Tensor | None, routing: Routing) -> Tensor:
         """Values (..., N) of the critic on :meth:`critic_input`, with its first layer split (module docstring)."""
+        if isinstance(routing, RowRouting):  # groups per row (per-episode types): the plain, unsplit input
+            return super().critic_values(obs, state, routing)
         state = self._checked_state(obs, state)
         first, *rest = self.critic.linears
         s, d = self.state_dim, self.obs_dim

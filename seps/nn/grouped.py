@@ -14,6 +14,9 @@ stays within ``max_padding`` x N rows, so unbalanced partitions neither waste co
 padding nor gather a matrix per agent. K = 1 skips all routing and is a plain matmul.
 Gathering one weight matrix per *agent* instead was 2-5x slower on the CPU because its
 backward scatter-adds N full matrices.
+
+The layouts are planned in :mod:`seps.nn.routing`: per agent (:func:`build_routing`) or, when the
+group is a property of each row (per-episode unit types), per row (:func:`build_row_routing`).
 """
 
 from __future__ import annotations
@@ -24,130 +27,27 @@ import math
 from collections.abc import Callable, Sequence
 from typing import cast
 
-import attrs
 import torch
 from torch import Tensor, nn
 
 from seps.errors import ConfigError
+from seps.nn.routing import GroupRouting, Routing, RowRouting, as_routing, build_routing, build_row_routing
+
+# The routing names stay importable from here, where they lived before seps.nn.routing.
+__all__ = [
+    "ACTIVATIONS",
+    "GroupRouting",
+    "GroupedLinear",
+    "GroupedMLP",
+    "Routing",
+    "RowRouting",
+    "build_routing",
+    "build_row_routing",
+    "orthogonal_stack_",
+]
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "gelu": nn.GELU}
 """Activation names accepted wherever seps takes an activation."""
-
-
-@attrs.frozen(eq=False)
-class GroupRouting:
-    """Where each agent's rows go in the slot-major layout; build with :func:`build_routing`."""
-
-    n_groups: int
-    """K: number of parameter sets."""
-    n_agents: int
-    """N: number of agents (rows along the agent axis)."""
-    slot_size: int
-    """c: agents per slot."""
-    slot_group: Tensor
-    """int64 (S,): group whose weights each slot uses."""
-    agent_slot: Tensor
-    """int64 (N,): slot of each agent."""
-    agent_pos: Tensor
-    """int64 (N,): position of each agent inside its slot."""
-    slots_are_groups: bool
-    """True when slot k is group k, so the stacked weights are used without a gather."""
-    in_agent_order: bool
-    """True when the slots hold the agents in order without padding, so no scatter is needed."""
-
-    @property
-    def n_slots(self) -> int:
-        return int(self.slot_group.shape[0])
-
-    def to_slots(self, x: Tensor) -> Tensor:
-        """Lay out ``x`` (..., N, F) as ``(S, c * B, F)`` with zero rows where slots are padded."""
-        if x.dim() < 2 or x.shape[-2] != self.n_agents:
-            raise ConfigError(
-                f"expected input of shape (..., n_agents={self.n_agents}, features), got {tuple(x.shape)}"
-            )
-        features = x.shape[-1]
-        agent_major = x.reshape(-1, self.n_agents, features).transpose(0, 1)  # (N, B, F)
-        rows = agent_major.shape[1]
-        if self.in_agent_order:
-            return agent_major.reshape(self.n_slots, self.slot_size * rows, features)
-        slots = x.new_zeros(self.n_slots, self.slot_size, rows, features)
-        slots[self.agent_slot, self.agent_pos] = agent_major
-        return slots.reshape(self.n_slots, self.slot_size * rows, features)
-
-    def from_slots(self, h: Tensor, leading_shape: Sequence[int]) -> Tensor:
-        """Inverse of :meth:`to_slots`: ``(S, c * B, F)`` back to ``(*leading_shape, N, F)``."""
-        features = h.shape[-1]
-        per_slot = h.reshape(self.n_slots, self.slot_size, -1, features)
-        if self.in_agent_order:
-            agent_major = per_slot.reshape(self.n_agents, -1, features)
-        else:
-            agent_major = per_slot[self.agent_slot, self.agent_pos]  # (N, B, F)
-        return agent_major.transpose(0, 1).reshape(*leading_shape, self.n_agents, features)
-
-
-def build_routing(assignment: Tensor, n_groups: int, max_padding: float = 1.25) -> GroupRouting:
-    """Plan the slot-major layout for ``assignment`` (int (N,), agent -> group in ``0..n_groups-1``).
-
-    Runs once per assignment (it reads the group sizes back to the host), not once per forward.
-    """
-    if assignment.dim() != 1 or assignment.numel() == 0:
-        raise ConfigError(
-            f"assignment must be a non-empty 1-D tensor of group ids, got shape {tuple(assignment.shape)}"
-        )
-    if assignment.dtype.is_floating_point or assignment.dtype == torch.bool:
-        raise ConfigError(f"assignment must hold integer group ids, got dtype {assignment.dtype}")
-    assignment = assignment.long()
-    low, high = int(assignment.min()), int(assignment.max())
-    if low < 0 or high >= n_groups:
-        raise ConfigError(f"assignment holds group ids {low}..{high}; they must lie in 0..{n_groups - 1} (n_groups)")
-    n_agents = int(assignment.shape[0])
-    device = assignment.device
-    counts = torch.bincount(assignment, minlength=n_groups)
-    slot_size = _choose_slot_size(counts.tolist(), max_padding)
-
-    slots_per_group = (counts + slot_size - 1) // slot_size
-    slot_group = torch.repeat_interleave(torch.arange(n_groups, device=device), slots_per_group)
-    order = torch.argsort(assignment, stable=True)
-    group_start = torch.cumsum(counts, 0) - counts
-    rank = torch.empty_like(assignment)
-    rank[order] = torch.arange(n_agents, device=device) - group_start[assignment[order]]
-    first_slot = torch.cumsum(slots_per_group, 0) - slots_per_group
-    agent_slot = first_slot[assignment] + rank // slot_size
-    agent_pos = rank % slot_size
-
-    n_slots = int(slot_group.shape[0])
-    slots_are_groups = n_slots == n_groups  # one slot per group, in group order
-    in_agent_order = n_slots * slot_size == n_agents and bool(
-        torch.equal(agent_slot * slot_size + agent_pos, torch.arange(n_agents, device=device))
-    )
-    return GroupRouting(
-        n_groups=n_groups,
-        n_agents=n_agents,
-        slot_size=slot_size,
-        slot_group=slot_group,
-        agent_slot=agent_slot,
-        agent_pos=agent_pos,
-        slots_are_groups=slots_are_groups,
-        in_agent_order=in_agent_order,
-    )
-
-
-def _choose_slot_size(counts: list[int], max_padding: float) -> int:
-    """Largest slot size whose padded row count stays within ``max_padding`` x N (size 1 never pads)."""
-    n_agents = sum(counts)
-    for size in range(max(counts), 0, -1):
-        padded = sum(math.ceil(count / size) for count in counts) * size
-        if padded <= max_padding * n_agents:
-            return size
-    return 1
-
-
-def _as_routing(assignment: Tensor | GroupRouting, n_groups: int) -> GroupRouting:
-    if isinstance(assignment, GroupRouting):
-        if assignment.n_groups != n_groups:
-            raise ConfigError(f"routing was built for {assignment.n_groups} groups but the layer has {n_groups}")
-        return assignment
-    return build_routing(assignment, n_groups)
 
 
 def orthogonal_stack_(weight: Tensor, gain: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
@@ -188,7 +88,7 @@ class GroupedLinear(nn.Module):
         orthogonal_stack_(self.weight, self.gain, generator)
         nn.init.zeros_(self.bias)
 
-    def forward(self, x: Tensor, assignment: Tensor | GroupRouting) -> Tensor:
+    def forward(self, x: Tensor, assignment: Tensor | Routing) -> Tensor:
         """Map ``x`` (..., N, in) to (..., N, out); agent i uses group ``assignment[i]``.
 
         For flat rows, pass ``x`` (B, in) and a per-row group tensor (B,). Pass a
@@ -196,14 +96,14 @@ class GroupedLinear(nn.Module):
         """
         if self.n_groups == 1:
             return self.forward_shared(x)
-        routing = _as_routing(assignment, self.n_groups)
+        routing = as_routing(assignment, self.n_groups)
         return routing.from_slots(self.forward_slots(routing.to_slots(x), routing), x.shape[:-2])
 
     def forward_shared(self, x: Tensor) -> Tensor:
         """K = 1 (full sharing): a plain matmul of ``x`` (..., in) with the only weight matrix."""
         return torch.matmul(x, self.weight[0]) + self.bias[0]
 
-    def forward_slots(self, h: Tensor, routing: GroupRouting) -> Tensor:
+    def forward_slots(self, h: Tensor, routing: Routing) -> Tensor:
         """Apply the layer to activations already in slot-major layout (S, rows, in)."""
         weight: Tensor
         bias: Tensor
@@ -252,12 +152,12 @@ class GroupedMLP(nn.Module):
         for layer in self.linears:
             layer.reset_parameters(generator)
 
-    def forward(self, x: Tensor, assignment: Tensor | GroupRouting) -> Tensor:
+    def forward(self, x: Tensor, assignment: Tensor | Routing) -> Tensor:
         """Map ``x`` (..., N, in) to (..., N, out); the layout is planned once for all layers.
 
         K = 1 runs plain matmuls on ``x`` as it is and ignores ``assignment``.
         """
-        routing = None if self.n_groups == 1 else _as_routing(assignment, self.n_groups)
+        routing = None if self.n_groups == 1 else as_routing(assignment, self.n_groups)
         h = x if routing is None else routing.to_slots(x)
         last = len(self.layers) - 1
         for index, layer in enumerate(self.linears):
