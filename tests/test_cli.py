@@ -115,7 +115,10 @@ def test_train_then_evaluate(capsys, tmp_path):
         (["partition", "--encoder", "vea"], "unknown encoder 'vea'. Did you mean 'vae'?"),
         (["partition", "--partitioner", "kmeans-db"], "unknown partitioner 'kmeans-db'. Did you mean 'kmeans_db'?"),
         (["partition", "--partitioner", "kmeans", "-o", "partitioner.k=0"], "'k' must be >= 1: 0"),
-        (["partition", "--env", "bps:2-2", "--partitioner", "kmeans", "-o", "partitioner.k=5"], "number of agents (4), got 5"),
+        (
+            ["partition", "--env", "bps:2-2", "--partitioner", "kmeans", "-o", "partitioner.k=5"],
+            "number of agents (4), got 5",
+        ),
         (["partition", "-o", "partitioner.k_max=1"], "'k_max' must be >= 2: 1"),
         (["partition", "--collect-steps", "0"], "'steps' must be a positive integer"),
         (["partition", "-o", "encoder.update=3"], "encoder 'vae' has no option 'update'"),

@@ -249,7 +249,9 @@ def test_the_readme_partitioner_works_as_written_from_the_current_directory(read
     from seps.testing import check_partitioner
 
     check_partitioner(Agglomerative())
-    code = main(["--import", "my_partitioners", "partition", *fast, "--partitioner", "agglomerative", "-o", "partitioner.k=2"])
+    code = main(
+        ["--import", "my_partitioners", "partition", *fast, "--partitioner", "agglomerative", "-o", "partitioner.k=2"]
+    )
     assert code == 0
 
 
