@@ -241,7 +241,9 @@ def test_a_type_absent_from_every_episode_gets_no_gradient(tmp_path: Any) -> Non
 
 
 def test_evaluation_acts_with_the_episodes_groups() -> None:
-    env = ENVS.get(PROTOSS)(num_envs=2, env_cls=CapabilityWrapperStandIn, seed=5)
+    config = copy.deepcopy(scenario("protoss_5_vs_5")[1]["capability_config"])  # type: ignore[index]
+    config["team_gen"]["weights"] = [0.4, 0.3, 0.3]  # colossi (0.1 in smacv2) in the few teams drawn here
+    env = ENVS.get(PROTOSS)(num_envs=2, env_cls=CapabilityWrapperStandIn, seed=5, capability_config=config)
     policy = GroupedActorCritic(5, [0, 1, 2], obs_dim=env.max_obs_dim, n_actions=env.max_n_actions, n_types=3)
     preferred = [1, 2, 3]  # stop, north, south: group g's greedy choice whenever the action is available
     with torch.no_grad():
