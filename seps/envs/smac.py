@@ -77,7 +77,9 @@ def _seed_generators(obj: Any, seed: int, depth: int = 0) -> None:
         return
     for name, value in vars(obj).items():
         if isinstance(value, np.random.Generator):
-            setattr(obj, name, np.random.default_rng([seed, depth, zlib.crc32(name.encode())]))  # not hash(): per process
+            setattr(
+                obj, name, np.random.default_rng([seed, depth, zlib.crc32(name.encode())])
+            )  # not hash(): per process
         elif hasattr(value, "__dict__") and not isinstance(value, type):
             _seed_generators(value, seed, depth + 1)
 
