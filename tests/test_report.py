@@ -156,3 +156,22 @@ def test_table2_puts_the_papers_numbers_beside_ours():
     assert seps_ours == "**-175.00 ± 5.00 (n=2)**" and seps_paper == "**-179.69 ± 7.02**"
     assert fups_ours == "-605.00 ± 5.00 (n=2)" and fups_paper == "-612.18 ± 52.14"
     assert paper_results()[("crware-2", "nops")] == (0.28, 0.28)
+
+
+def test_cells_count_as_fixed_k_by_their_partitioners_chooses_k_not_by_an_option_name():
+    from seps.report.plots import _fixed_k
+    from seps.sweep.components import Component
+    from seps.sweep.grid import Cell
+
+    def record(name: str, **options: object) -> object:
+        cell = Cell(
+            mode="train",
+            method="seps",
+            env=Component(name="bps-1", options={}),
+            seed=0,
+            partitioner=Component(name=name, options=options),
+        )
+        return type("Record", (), {"cell": cell})()
+
+    assert _fixed_k(record("kmeans", k=3)) and _fixed_k(record("fixed", k="all"))
+    assert not _fixed_k(record("kmeans_db", k_max=4)) and not _fixed_k(record("hdbscan"))

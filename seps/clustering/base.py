@@ -40,6 +40,8 @@ class Partitioner(Protocol):
 
 # A partitioner may also define ``check_agents(n_agents) -> None``, raising ConfigError for options that
 # cannot fit that many agents; the pipeline calls it once the env is built, before collecting any data.
+# ``chooses_k = False`` (a class attribute) says it returns the K it was given (``kmeans``, ``fixed``): the
+# report then plots its cells as points of return against K. Partitioners without it choose K themselves.
 
 
 def as_means(embeddings: Embeddings | np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:

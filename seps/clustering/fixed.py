@@ -12,7 +12,7 @@ Other values of K need a rule for *which* agents share; give that rule as ``labe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 import numpy as np
@@ -43,6 +43,8 @@ def _check_k(instance: Any, attribute: Any, value: Any) -> None:
 @attrs.frozen(kw_only=True)
 class Fixed:
     """A fixed partition: one group (FuPS), one group per agent (NoPS), or explicit labels."""
+
+    chooses_k: ClassVar[bool] = False
 
     k: int | Literal["all"] | None = attrs.field(default=None, validator=_check_k)
     """1 = FuPS, 'all' (or N) = NoPS; unset with ``labels``, and 1 when both are unset."""

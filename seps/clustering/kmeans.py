@@ -58,6 +58,8 @@ def _required_k(instance: Any, attribute: Any, value: Any) -> None:
 class KMeansPartitioner:
     """k-means with a given number of groups K."""
 
+    chooses_k: ClassVar[bool] = False
+
     k: int | None = attrs.field(default=None, validator=_required_k)
     """Number of groups, 1 <= k <= N; required (the paper sets it per environment, e.g. 3 on C-RWARE)."""
     n_init: int = attrs.field(default=10, validator=at_least(1))
@@ -96,6 +98,7 @@ class _KSelectingKMeans(SingleTypeRule):
 
     name: ClassVar[str]
     higher_is_better: ClassVar[bool]
+    chooses_k: ClassVar[bool] = True
 
     def score(self, means: np.ndarray, labels: np.ndarray) -> float:
         """The selection index of one clustering (2 <= K <= N-1)."""

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from seps.errors import MissingDependencyError
+from seps.errors import MissingDependencyError, SepsError
+from seps.registry import PARTITIONERS, resolve
 from seps.report.results import CellRecord, env_label, mean_std, method_label, partitioner_label, varying
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">", "p")
@@ -111,8 +112,18 @@ def partition_histories(records: list[CellRecord], out_dir: Path) -> list[Path]:
 
 
 def _fixed_k(record: CellRecord) -> bool:
+    """A cell whose partitioner returns the K it was given (its ``chooses_k`` is False)."""
     partitioner = record.cell.partitioner
-    return partitioner is not None and isinstance(partitioner.options.get("k"), int)
+    if partitioner is None:
+        return False
+    from seps.builtin_components import load_builtins
+
+    load_builtins()
+    try:
+        built = resolve(PARTITIONERS, partitioner.name, **partitioner.options)
+    except SepsError:  # e.g. a user partitioner whose module this report cannot import
+        return isinstance(partitioner.options.get("k"), int)
+    return getattr(built, "chooses_k", True) is False
 
 
 def returns_by_k(records: list[CellRecord], out_dir: Path) -> Path | None:
