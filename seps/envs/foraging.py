@@ -126,8 +126,9 @@ class VectorForaging(MultiAgentEnv):
         self._rng = np.random.default_rng()
         self._started = False
         self._copy_index = np.arange(self.num_envs)[:, None]
-        self._agent_index = np.arange(n_agents)[None, :]
         self._cell_base = self._copy_index * (self.rows * self.cols)
+        self._mask_base = np.arange(self.num_envs * n_agents).reshape(shape) * N_ACTIONS
+        self._steps = _MOVES @ np.array([self.cols, 1])  # flat cell change of each action
         self._true = np.ones(shape, dtype=bool)
         self._true.flags.writeable = False
 
@@ -163,15 +164,13 @@ class VectorForaging(MultiAgentEnv):
         num_envs, n_agents = actions.shape
         self.t += 1
         # "Action(a) if Action(a) in self._valid_actions[p] else Action.NONE"
-        actions = np.where(self._mask[self._copy_index, self._agent_index, actions], actions, 0)
+        actions = actions * np.take(self._mask, self._mask_base + actions)
         # Movement ("collisions" in step): every agent claims a cell (NONE and LOAD their own); a
         # cell claimed more than once stops all its claimants, everyone else moves, even into a
         # cell a stopped agent stays on (lbforaging then stacks two agents on one cell).
-        target = self.pos + _MOVES[actions]
-        cells = self._cell_base + target[..., 0] * self.cols + target[..., 1]
-        claims = np.bincount(cells.ravel(), minlength=self.field.size)
-        moves = claims[cells] == 1
-        self.pos = np.where(moves[..., None], target, self.pos)
+        cells = self._cell_base + self.pos[..., 0] * self.cols + self.pos[..., 1] + np.take(self._steps, actions)
+        moves = np.take(np.bincount(cells.ravel(), minlength=self.field.size), cells) == 1
+        self.pos = self.pos + np.take(_MOVES, actions * moves, axis=0)
         rewards = np.zeros((num_envs, n_agents), dtype=np.float64)
         loading = actions == LOAD
         if loading.any():

@@ -105,6 +105,24 @@ def _agent_bits(n_agents: int) -> tuple[np.ndarray, np.ndarray]:
     return np.left_shift(1, bit).astype(np.int64), np.ldexp(1.0, bit)
 
 
+_POWERS = np.ldexp(1.0, np.arange(_CHUNK * _PER_IMAGE))
+"""float64: 2 ** k for every bit of an image."""
+
+
+@functools.lru_cache(maxsize=None)
+def _chunks(n_food: int, n_agents: int) -> list[tuple[int, int, np.ndarray | int]]:
+    """The bit sets: (0 food / 1 agents, first item, bits to keep: an int, or int64 (N,) for agents,
+    where agent n drops its own bit, for an agent is not among the others it sees)."""
+    chunks: list[tuple[int, int, np.ndarray | int]] = []
+    for start in range(0, n_food, _CHUNK):
+        chunks.append((0, start, (1 << min(_CHUNK, n_food - start)) - 1))
+    own_bit, _ = _agent_bits(n_agents)
+    for start in range(0, n_agents, _CHUNK):
+        mine = (np.arange(n_agents) >= start) & (np.arange(n_agents) < start + _CHUNK)
+        chunks.append((1, start, ((1 << min(_CHUNK, n_agents - start)) - 1) & ~np.where(mine, own_bit, 0)))
+    return chunks
+
+
 @functools.lru_cache(maxsize=64)
 def _tiled_weights(n_agents: int, num_envs: int, start: int, slot: int) -> np.ndarray:
     """float64 (E * agents in the set,): the image weights of agents start .. start + 11 of every copy."""
@@ -188,31 +206,25 @@ def _seen_sets(
     food_at = np.take(geo.image_at, food_cell) + food_copy * cols
     agent_at = np.take(geo.image_at, agent_cell) + (np.arange(num_envs) * cols)[:, None]
     windows = np.take(geo.windows, agent_cell, axis=0) + geo.copy_offset
-    chunks = [(0, start) for start in range(0, n_food, _CHUNK)] + [(1, start) for start in range(0, n_agents, _CHUNK)]
-    own_bit, _ = _agent_bits(n_agents)
+    chunks = _chunks(n_food, n_agents)
     down, right = geo.prefix
     sets: tuple[list[tuple[np.ndarray, int]], list[tuple[np.ndarray, int]]] = ([], [])
     for first in range(0, len(chunks), _PER_IMAGE):  # one round per 4 bit sets (one for <= 24 agents and food)
         group = chunks[first : first + _PER_IMAGE]
         where, weight = [], []
-        for slot, (kind, start) in enumerate(group):
+        for slot, (kind, start, _) in enumerate(group):
             if kind == 0:
                 chosen = (food_rank >= start) & (food_rank < start + _CHUNK) if n_food > _CHUNK else slice(None)
                 where.append(food_at[chosen])
-                weight.append(np.ldexp(1.0, food_rank[chosen] - start + _CHUNK * slot))
+                weight.append(np.take(_POWERS, food_rank[chosen] + (_CHUNK * slot - start)))
             else:
                 where.append(agent_at[:, start : start + _CHUNK].ravel())
                 weight.append(_tiled_weights(n_agents, num_envs, start, slot))
         counts = np.bincount(np.concatenate(where), weights=np.concatenate(weight), minlength=rows * num_envs * cols)
         image = down @ (counts.reshape(rows * num_envs, cols) @ right).reshape(rows, -1)
         inside = (np.take(image, windows) @ _SIGNS).astype(np.int64)  # (E, N, 2)
-        for slot, (kind, start) in enumerate(group):
-            width = min(_CHUNK, (n_food if kind == 0 else n_agents) - start)
-            code = (inside[..., kind] >> (_CHUNK * slot)) & ((1 << width) - 1)
-            if kind == 1:  # an agent is not among the others it sees
-                mine = (np.arange(n_agents) >= start) & (np.arange(n_agents) < start + _CHUNK)
-                code &= ~np.where(mine, own_bit, 0)
-            sets[kind].append((code, start))
+        for slot, (kind, start, keep) in enumerate(group):
+            sets[kind].append(((inside[..., kind] >> (_CHUNK * slot)) & keep, start))
     return sets
 
 
