@@ -325,9 +325,8 @@ class VectorForaging(MultiAgentEnv):
         The whole simulator state but the step counter. Agent levels are in it even when the
         observations hide them (``lbf-12ag-3lvl``): the state is the env's, and only critics read it.
         """
-        e = self.num_envs
-        agents = np.concatenate([self.pos, self.levels[..., None]], axis=-1).astype(np.float32)
-        return np.concatenate([self.field.reshape(e, -1).astype(np.float32), agents.reshape(e, -1)], axis=1)
+        agents = np.concatenate([self.pos, self.levels[..., None]], axis=2).reshape(self.num_envs, -1)
+        return np.concatenate([self.field.reshape(self.num_envs, -1), agents], axis=1, dtype=np.float32)
 
     def _current(self) -> StepResult:
         obs = self._observe(self.field, self.pos, self.levels)

@@ -51,6 +51,8 @@ class _Geometry(NamedTuple):
     rel_row: np.ndarray
     """float32: the row relative to the view corner for a key minus a corner key."""
     rel_col: np.ndarray
+    rel: np.ndarray
+    """float32 (keys, 2): ``rel_row`` and ``rel_col`` side by side."""
     copy_offset: np.ndarray
     """intp (E, 1, 1): where each copy starts in the integral image."""
     prefix: tuple[np.ndarray, np.ndarray]
@@ -89,6 +91,7 @@ def _geometry(rows: int, cols: int, sight: int, num_envs: int) -> _Geometry:
         none=none,
         rel_row=np.where(seen, drow, -1).astype(np.float32),
         rel_col=np.where(seen, dcol, -1).astype(np.float32),
+        rel=np.stack([np.where(seen, drow, -1), np.where(seen, dcol, -1)], axis=1).astype(np.float32),
         copy_offset=(np.arange(num_envs) * (cols + 1)).astype(np.intp)[:, None, None],
         prefix=(np.tril(np.ones((rows + 1, rows)), -1), np.triu(np.ones((cols, cols + 1)), 1)),
     )
@@ -176,10 +179,12 @@ def observe(
     agent_key = np.full((num_envs, n_agents + 1), geo.none, dtype=np.intp)
     agent_key[:, :n_agents] = np.take(geo.key, cell)
     key = np.take(agent_key, listed) - corner
-    agents = out[..., 3 * n_food :].reshape(num_envs, n_agents, n_agents, per_agent)
-    agents[..., 0] = np.take(geo.rel_row, key)
-    agents[..., 1] = np.take(geo.rel_col, key)
-    if per_agent == 3:
+    if per_agent == 2:  # whole (row, col) pairs: one take into contiguous memory, one copy
+        out[..., 3 * n_food :] = np.take(geo.rel, key, axis=0).reshape(num_envs, n_agents, -1)
+    else:
+        agents = out[..., 3 * n_food :].reshape(num_envs, n_agents, n_agents, per_agent)
+        agents[..., 0] = np.take(geo.rel_row, key)
+        agents[..., 1] = np.take(geo.rel_col, key)
         agent_level = np.zeros((num_envs, n_agents + 1), dtype=np.float32)
         agent_level[:, :n_agents] = levels
         agents[..., 2] = np.take(agent_level, listed)
