@@ -50,7 +50,7 @@ _FOOT_ROWS = np.array([dr for dr, _ in _FOOTPRINT]) + 2  # in the spawn grid pad
 _FOOT_COLS = np.array([dc for _, dc in _FOOTPRINT]) + 2
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _spawn_area(rows: int, cols: int) -> np.ndarray:
     """float64 ((R + 4) * (C + 4),): 1.0 on the cells ``spawn_food`` may use (rows 1 .. R-2, columns
     1 .. C-2) of the grid padded by 2, else 0.0."""
@@ -60,7 +60,7 @@ def _spawn_area(rows: int, cols: int) -> np.ndarray:
     return area.reshape(-1)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _inner_cells(rows: int, cols: int) -> np.ndarray:
     """intp (R * C,): the flat index of each grid cell in the grid padded by 2, row-major."""
     row, col = np.divmod(np.arange(rows * cols), cols)

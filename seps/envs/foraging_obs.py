@@ -7,8 +7,8 @@ What an agent sees is found with bit sets, not an (agents x items) comparison. I
 (its k-th food in row-major order, or agent k) is one bit; an integral image of the bits on the
 grid gives the set of items in any rectangle from four look-ups, so an agent's food view and
 agent view cost eight look-ups in all. A table lists the members of a set in increasing order,
-the order lbforaging writes them in, and one ``take`` copies their coordinates into the
-observation. Sets are 12 bits wide (tables of 4,096 rows); up to four share one float64 image
+the order lbforaging writes them in; an item's coordinates relative to the view corner come from
+one more table, indexed by the item's cell key minus the corner's (:func:`_geometry`). Sets are 12 bits wide (tables of 4,096 rows); up to four share one float64 image
 (48 bits, sums of distinct powers of two stay exact), and larger tasks use more of each.
 """
 
@@ -25,7 +25,7 @@ _PER_IMAGE = 4
 """Bit sets per integral image: 4 x 12 = 48 bits, exact in float64."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _members(width: int) -> tuple[np.ndarray, np.ndarray]:
     """For every ``width``-bit code: intp (2**width, width) its set bits in increasing order, padded with
     ``width``, and intp (2**width,) how many there are."""
@@ -101,7 +101,7 @@ _SIGNS = np.array([[1.0, 0.0], [-1, 0], [-1, 0], [1, 0], [0, 1], [0, -1], [0, -1
 """Integral-image corners -> (food view, agent view) sums."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _agent_bits(n_agents: int) -> tuple[np.ndarray, np.ndarray]:
     """int64 (N,): agent n's bit within its bit set; float64 (N,): its weight in an image (slot 0)."""
     bit = np.arange(n_agents) % _CHUNK
@@ -112,7 +112,7 @@ _POWERS = np.ldexp(1.0, np.arange(_CHUNK * _PER_IMAGE))
 """float64: 2 ** k for every bit of an image."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _chunks(n_food: int, n_agents: int) -> list[tuple[int, int, np.ndarray | int]]:
     """The bit sets: (0 food / 1 agents, first item, bits to keep: an int, or int64 (N,) for agents,
     where agent n drops its own bit, for an agent is not among the others it sees)."""
