@@ -8,8 +8,9 @@ What an agent sees is found with bit sets, not an (agents x items) comparison. I
 grid gives the set of items in any rectangle from four look-ups, so an agent's food view and
 agent view cost eight look-ups in all. A table lists the members of a set in increasing order,
 the order lbforaging writes them in; an item's coordinates relative to the view corner come from
-one more table, indexed by the item's cell key minus the corner's (:func:`_geometry`). Sets are 12 bits wide (tables of 4,096 rows); up to four share one float64 image
-(48 bits, sums of distinct powers of two stay exact), and larger tasks use more of each.
+one more table, indexed by the item's cell key minus the corner's (:func:`_geometry`). Sets are 12
+bits wide (tables of 4,096 rows); up to four share one float64 image (48 bits: sums of distinct
+powers of two stay exact), and larger tasks use more of each.
 """
 
 from __future__ import annotations
