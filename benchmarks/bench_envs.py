@@ -4,12 +4,14 @@ Usage::
 
     python benchmarks/bench_envs.py                       # every registered env, 8 copies, 200 steps
     python benchmarks/bench_envs.py crware-1 lbf-12ag-3lvl --num-envs 4 --steps 500
-    taskset -c 0 python benchmarks/bench_envs.py --pairs --num-envs 64   # vectorised vs reference
+    taskset -c 0 python benchmarks/bench_envs.py --pairs --num-envs 64 --repeats 5   # vectorised vs reference
 
-``--pairs`` runs every vectorised env next to its reference simulator (``crware-3`` next to
-``crware-ref-3``, ``lbf-12ag-3lvl`` next to ``lbf-12ag-3lvl-lbforaging``, ...) in one run and prints
-the speed-up, by wall time and by the process's CPU time (on a shared machine the CPU-time rate is the
-steadier one: it leaves out the time other jobs hold the core).
+Every rate is given by wall clock and by the process's CPU time (``time.process_time``), the
+median of ``--repeats`` runs. ``--pairs`` runs every vectorised env next to its reference
+simulator (``crware-3`` next to ``crware-ref-3``, ``lbf-12ag-3lvl`` next to
+``lbf-12ag-3lvl-lbforaging``, ...) in one run and prints the speed-up. On a shared machine the
+CPU-time rate is the steadier one: it leaves out the time other jobs hold the core, though not
+their pressure on caches and on a shared physical core.
 
 ``smac-mmm2`` runs on the test stand-in (seps/testing/smac.py) unless StarCraft II is set up
 (SC2PATH), so its number measures the adapter, not StarCraft II. One agent-step is one agent
@@ -37,8 +39,11 @@ from seps.registry import ENVS
 EXTRA = ("gymnasium:rware-tiny-4ag-v2", "gymnasium:Foraging-8x8-4p-2f-v3", "pettingzoo:mpe2.simple_spread_v3")
 
 
-def bench(name: str, num_envs: int, steps: int, seed: int = 0) -> tuple[float, int, float]:
-    """(agent-steps per second, agents, agent-steps per CPU second) of ``steps`` random steps of ``num_envs`` copies."""
+def bench(name: str, num_envs: int, steps: int, seed: int = 0, repeats: int = 1) -> tuple[float, int, float]:
+    """(agent-steps per wall second, agents, agent-steps per CPU second) of ``num_envs`` copies under random actions.
+
+    ``repeats`` runs of ``steps`` steps each, one env stepped on; each rate is the median over the runs.
+    """
     kwargs: dict[str, Any] = {}
     if name.startswith("smac") and not os.environ.get("SC2PATH"):
         from seps.testing.smac import SmacStandIn as MMM2StandIn
@@ -47,15 +52,19 @@ def bench(name: str, num_envs: int, steps: int, seed: int = 0) -> tuple[float, i
     env = ENVS.get(name)(num_envs=num_envs, **kwargs)
     rng = np.random.default_rng(seed)
     result = env.reset(seed=seed)
-    agent_steps = 0
-    start, cpu_start = time.perf_counter(), time.process_time()
-    for _ in range(steps):
-        actions = np.argmax(rng.random(result.action_mask.shape) * result.action_mask, axis=-1)
-        result = env.step(actions)
-        agent_steps += int(result.active.sum())
-    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    wall_rates, cpu_rates = [], []
+    for _ in range(repeats):
+        agent_steps = 0
+        start, cpu_start = time.perf_counter(), time.process_time()
+        for _ in range(steps):
+            actions = np.argmax(rng.random(result.action_mask.shape) * result.action_mask, axis=-1)
+            result = env.step(actions)
+            agent_steps += int(result.active.sum())
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+        wall_rates.append(agent_steps / elapsed)
+        cpu_rates.append(agent_steps / cpu)
     env.close()
-    return agent_steps / elapsed, env.n_agents, agent_steps / cpu
+    return float(np.median(wall_rates)), env.n_agents, float(np.median(cpu_rates))
 
 
 def main() -> None:
@@ -63,21 +72,24 @@ def main() -> None:
     parser.add_argument("envs", nargs="*", help="env names (default: every registered env and a few family members)")
     parser.add_argument("--num-envs", type=int, default=8)
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=1, help="runs of --steps steps; rates are their medians")
     parser.add_argument("--pairs", action="store_true", help="vectorised envs next to their reference simulators")
     args = parser.parse_args()
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if args.pairs:
-        pairs(args.num_envs, args.steps)
+        pairs(args.num_envs, args.steps, args.repeats)
         return
     names = args.envs or [*ENVS.list(), *EXTRA]
-    print(f"| env | agents | agent-steps/s ({args.num_envs} copies, {args.steps} steps) |")
-    print("| --- | ---: | ---: |")
+    print(f"agent-steps/s, {args.num_envs} copies, median of {args.repeats} x {args.steps} steps")
+    print("| env | agents | wall clock | CPU time |")
+    print("| --- | ---: | ---: | ---: |")
     for name in names:
         try:
-            rate, n_agents, _ = bench(name, args.num_envs, args.steps)
+            rate, n_agents, cpu_rate = bench(name, args.num_envs, args.steps, repeats=args.repeats)
         except (MissingDependencyError, UnknownComponentError) as error:
-            print(f"| {name} | - | skipped: {error} |")
+            print(f"| {name} | - | skipped: {error} | |")
             continue
-        print(f"| {name} | {n_agents} | {rate:,.0f} |")
+        print(f"| {name} | {n_agents} | {rate:,.0f} | {cpu_rate:,.0f} |")
 
 
 PAIRS = (
@@ -89,16 +101,19 @@ PAIRS = (
 )
 
 
-def pairs(num_envs: int, steps: int) -> None:
-    """Agent-steps/s of each vectorised env and its reference, same copies and steps, one run."""
-    print(f"agent-steps/s, {num_envs} copies, {steps} steps (reference {max(1, steps // 10)}); wall, then CPU time")
+def pairs(num_envs: int, steps: int, repeats: int = 1) -> None:
+    """Agent-steps/s of each vectorised env and its reference, same copies, one run."""
+    print(
+        f"agent-steps/s, {num_envs} copies, median of {repeats} x {steps} steps (reference {max(1, steps // 10)}); "
+        "wall clock, then CPU time"
+    )
     print("| task | agents | vectorised | reference | speed-up | vectorised (CPU) | reference (CPU) | speed-up (CPU) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for fast, reference in PAIRS:
         if fast not in ENVS or reference not in ENVS:
             continue
-        fast_rate, n_agents, fast_cpu = bench(fast, num_envs, steps)
-        ref_rate, _, ref_cpu = bench(reference, num_envs, max(1, steps // 10))
+        fast_rate, n_agents, fast_cpu = bench(fast, num_envs, steps, repeats=repeats)
+        ref_rate, _, ref_cpu = bench(reference, num_envs, max(1, steps // 10), repeats=repeats)
         print(
             f"| {fast} | {n_agents} | {fast_rate:,.0f} | {ref_rate:,.0f} | {fast_rate / ref_rate:.0f}x "
             f"| {fast_cpu:,.0f} | {ref_cpu:,.0f} | {fast_cpu / ref_cpu:.0f}x |"

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from lbforaging.foraging import environment as lbf_environment
 
-from seps.envs.foraging import VectorForaging, lbf_12ag_3lvl, registered_task
+from seps.envs.foraging import VectorForaging, lbf_12ag_3lvl, make_foraging, registered_task
 from seps.envs.lbf import FixedLevelForaging, fixed_levels
 from tests.foraging_harness import run_lockstep
 
@@ -122,3 +122,22 @@ def test_vector_env_runs_by_itself_and_masks_hold() -> None:
         result = env.step(actions)
         ends += int((result.terminated | result.truncated)[:, 0].sum())
     assert ends >= 8
+
+
+def test_wide_task_equals_lbforaging() -> None:
+    # 20 agents and 14 food: more than 12 of each, so observe() combines two bit sets per kind.
+    def reference() -> FixedLevelForaging:
+        return FixedLevelForaging(
+            levels=fixed_levels(20, 3),
+            min_food_level=1,
+            max_food_level=3,
+            field_size=(16, 16),
+            max_num_food=14,
+            sight=3,
+            max_episode_steps=50,
+            force_coop=False,
+        )
+
+    vector = make_foraging(num_envs=2, n_agents=20, n_levels=3, field_size=16, n_food=14, sight=3)
+    seen = run_lockstep(reference, vector, n_steps=150, seed=2)
+    _check(seen, ("food loaded", "move blocked by a conflict", "truncated (step limit)"))

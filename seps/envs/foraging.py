@@ -50,6 +50,23 @@ _FOOT_ROWS = np.array([dr for dr, _ in _FOOTPRINT]) + 2  # in the spawn grid pad
 _FOOT_COLS = np.array([dc for _, dc in _FOOTPRINT]) + 2
 
 
+@functools.cache
+def _spawn_area(rows: int, cols: int) -> np.ndarray:
+    """float64 ((R + 4) * (C + 4),): 1.0 on the cells ``spawn_food`` may use (rows 1 .. R-2, columns
+    1 .. C-2) of the grid padded by 2, else 0.0."""
+    area = np.zeros((rows + 4, cols + 4))
+    area[3 : rows + 1, 3 : cols + 1] = 1.0
+    area.flags.writeable = False
+    return area.reshape(-1)
+
+
+@functools.cache
+def _inner_cells(rows: int, cols: int) -> np.ndarray:
+    """intp (R * C,): the flat index of each grid cell in the grid padded by 2, row-major."""
+    row, col = np.divmod(np.arange(rows * cols), cols)
+    return (row + 2) * (cols + 4) + col + 2
+
+
 class VectorForaging(MultiAgentEnv):
     """``num_envs`` copies of lbforaging's ``ForagingEnv`` (vector observations), stepped with numpy.
 
@@ -109,8 +126,9 @@ class VectorForaging(MultiAgentEnv):
         self._rng = np.random.default_rng()
         self._started = False
         self._copy_index = np.arange(self.num_envs)[:, None]
-        self._agent_index = np.arange(n_agents)[None, :]
         self._cell_base = self._copy_index * (self.rows * self.cols)
+        self._mask_base = np.arange(self.num_envs * n_agents).reshape(shape) * N_ACTIONS
+        self._steps = _MOVES @ np.array([self.cols, 1])  # flat cell change of each action
         self._true = np.ones(shape, dtype=bool)
         self._true.flags.writeable = False
 
@@ -146,15 +164,13 @@ class VectorForaging(MultiAgentEnv):
         num_envs, n_agents = actions.shape
         self.t += 1
         # "Action(a) if Action(a) in self._valid_actions[p] else Action.NONE"
-        actions = np.where(self._mask[self._copy_index, self._agent_index, actions], actions, 0)
+        actions = actions * np.take(self._mask, self._mask_base + actions)
         # Movement ("collisions" in step): every agent claims a cell (NONE and LOAD their own); a
         # cell claimed more than once stops all its claimants, everyone else moves, even into a
         # cell a stopped agent stays on (lbforaging then stacks two agents on one cell).
-        target = self.pos + _MOVES[actions]
-        cells = self._cell_base + target[..., 0] * self.cols + target[..., 1]
-        claims = np.bincount(cells.ravel(), minlength=self.field.size)
-        moves = claims[cells] == 1
-        self.pos = np.where(moves[..., None], target, self.pos)
+        cells = self._cell_base + self.pos[..., 0] * self.cols + self.pos[..., 1] + np.take(self._steps, actions)
+        moves = np.take(np.bincount(cells.ravel(), minlength=self.field.size), cells) == 1
+        self.pos = self.pos + np.take(_MOVES, actions * moves, axis=0)
         rewards = np.zeros((num_envs, n_agents), dtype=np.float64)
         loading = actions == LOAD
         if loading.any():
@@ -241,21 +257,31 @@ class VectorForaging(MultiAgentEnv):
         else:
             high = np.sort(levels, axis=1)[:, :3].sum(axis=1)
         low = high if self.force_coop else np.full(count, self.min_food_level, dtype=np.int64)
-        field = np.zeros((count, rows, cols), dtype=np.int32)
-        blocked = np.zeros((count, rows + 4, cols + 4), dtype=bool)  # padded by 2 on every side
-        blocked[:, :3, :] = blocked[:, -3:, :] = blocked[:, :, :3] = blocked[:, :, -3:] = True  # rows 1 .. R-2 only
+        # Free cells as 1.0 in a grid padded by 2 (flat): rows 1 .. R-2 and columns 1 .. C-2, no agent.
+        width = cols + 4
+        free = np.repeat(_spawn_area(rows, cols)[None], count, axis=0)
         at = np.arange(count)
-        blocked[at[:, None], pos[..., 0] + 2, pos[..., 1] + 2] = True  # "_is_empty_location"
-        inner = blocked[:, 2:-2, 2:-2]  # a view: marks in blocked show up here
-        keys = rng.random((self.max_num_food, count, rows * cols))
-        food_levels = rng.integers(low, high + 1, size=(self.max_num_food, count))
+        free[at[:, None], (pos[..., 0] + 2) * width + pos[..., 1] + 2] = 0.0  # "_is_empty_location"
+        keys = np.zeros((self.max_num_food, count, free.shape[1]))
+        keys[:, :, _inner_cells(rows, cols)] = rng.random((self.max_num_food, count, rows * cols))
+        if np.all(low == low[0]) and np.all(high == high[0]):  # the same draws as with per-copy bounds
+            food_levels = rng.integers(low[0], high[0] + 1, size=(self.max_num_food, count))
+        else:
+            food_levels = rng.integers(low, high + 1, size=(self.max_num_food, count))
+        footprint = _FOOT_ROWS * width + _FOOT_COLS - 2 * width - 2
+        picks = np.empty((self.max_num_food, count), dtype=np.intp)
+        placed = np.empty((self.max_num_food, count), dtype=bool)
         for k in range(self.max_num_food):  # one round per food, over all copies at once
-            free = ~inner.reshape(count, -1)
-            pick = np.argmax(keys[k] * free, axis=1)
-            placed = np.flatnonzero(free[at, pick])
-            frow, fcol = pick[placed] // cols, pick[placed] % cols
-            field[placed, frow, fcol] = food_levels[k, placed]
-            blocked[placed[:, None], frow[:, None] + _FOOT_ROWS, fcol[:, None] + _FOOT_COLS] = True
+            # The free cell of highest key (none free: the best "key" is 0 on a blocked cell).
+            value = keys[k] * free
+            picks[k] = np.argmax(value, axis=1)
+            placed[k] = value[at, picks[k]] > 0
+            # Block the food's footprint (harmless when nothing was placed: nothing is free then).
+            free[at[:, None], picks[k][:, None] + footprint] = 0.0
+        field = np.zeros((count, rows, cols), dtype=np.int32)
+        food, copy_of = np.nonzero(placed)
+        frow, fcol = np.divmod(picks[food, copy_of], width)
+        field[copy_of, frow - 2, fcol - 2] = food_levels[food, copy_of]
         self.field[copies], self.pos[copies], self.levels[copies] = field, pos, levels
         self.t[copies] = 0
         self.food_spawned[copies] = field.reshape(count, -1).sum(axis=1)
@@ -299,9 +325,8 @@ class VectorForaging(MultiAgentEnv):
         The whole simulator state but the step counter. Agent levels are in it even when the
         observations hide them (``lbf-12ag-3lvl``): the state is the env's, and only critics read it.
         """
-        e = self.num_envs
-        agents = np.concatenate([self.pos, self.levels[..., None]], axis=-1).astype(np.float32)
-        return np.concatenate([self.field.reshape(e, -1).astype(np.float32), agents.reshape(e, -1)], axis=1)
+        agents = np.concatenate([self.pos, self.levels[..., None]], axis=2).reshape(self.num_envs, -1)
+        return np.concatenate([self.field.reshape(self.num_envs, -1), agents], axis=1, dtype=np.float32)
 
     def _current(self) -> StepResult:
         obs = self._observe(self.field, self.pos, self.levels)

@@ -136,6 +136,11 @@ class VectorWarehouse(MultiAgentEnv):
         shelf_rows[n_colours:, 1] = 1.0
         shelf_rows[np.arange(2 * n_colours), 2 + np.arange(2 * n_colours) % n_colours] = 1.0
         self._shelf_rows = shelf_rows
+        # The global state's features of a cell, indexed by (1 + agent dir, or 0) * (1 + 2 C) + (1 + shelf row, or 0).
+        cell_rows = np.zeros((5, 1 + 2 * n_colours, _CELL_FEATURES + n_colours), dtype=np.float32)
+        cell_rows[1:, :, :5] = self._agent_rows[:, None]
+        cell_rows[:, 1:, 5:] = shelf_rows
+        self._state_rows = cell_rows.reshape(-1, _CELL_FEATURES + n_colours)
         self._doublings = int(np.ceil(np.log2(n + 1))) + 1
         self._agent_index = np.broadcast_to(np.arange(n), (e, n))
         self._mask = np.ones((e, n, N_ACTIONS), dtype=bool)
@@ -496,15 +501,16 @@ class VectorWarehouse(MultiAgentEnv):
         one-hot. The agents' list says which agent stands where (the grid does not).
         """
         e, n, c, cells = self.num_envs, self.n_agents, self.n_colours, self.height * self.width
-        grid = np.zeros((e, cells, _CELL_FEATURES + c), dtype=np.float32)
-        agent_cells = self.agent_y * self.width + self.agent_x
-        grid[self._rows, agent_cells, :5] = self._agent_rows[self.agent_dir]
         requested = np.zeros((e, self.n_shelves), dtype=np.int64)
         requested[self._rows, self.queue] = 1
-        shelf_cells = self.shelf_y * self.width + self.shelf_x
-        grid[self._rows, shelf_cells, 5:] = self._shelf_rows[requested * c + self.shelf_colours]
-        agents = np.stack([self.agent_x, self.agent_y, self.carrying >= 0], axis=-1).astype(np.float32)
-        return np.concatenate([grid.reshape(e, -1), agents.reshape(e, 3 * n)], axis=1)
+        code = np.zeros((e, cells), dtype=np.intp)  # one look-up per cell (rware has one agent / shelf per cell)
+        code[self._rows, self.shelf_y * self.width + self.shelf_x] = 1 + requested * c + self.shelf_colours
+        code[self._rows, self.agent_y * self.width + self.agent_x] += (1 + self.agent_dir) * (1 + 2 * c)
+        state = np.empty((e, self.state_dim), dtype=np.float32)
+        state[:, : cells * (_CELL_FEATURES + c)] = np.take(self._state_rows, code, axis=0).reshape(e, -1)
+        agents = state[:, cells * (_CELL_FEATURES + c) :].reshape(e, n, 3)
+        agents[..., 0], agents[..., 1], agents[..., 2] = self.agent_x, self.agent_y, self.carrying >= 0
+        return state
 
     def _result_now(self) -> StepResult:
         obs = self._observe()
