@@ -46,7 +46,9 @@ class OnPolicyLearner(ABC):
     gamma: float = attrs.field(default=0.99, validator=in_interval(0, 1, low_open=True))
     """Discount factor."""
     entropy_coef: float = attrs.field(default=0.01, validator=non_negative)
-    """Weight of the entropy bonus."""
+    """Weight of the entropy bonus (discrete actions)."""
+    box_entropy_coef: float = attrs.field(default=0.0, validator=non_negative)
+    """Weight of the entropy bonus for Box (Gaussian) actions: 0 as in CleanRL's ppo_continuous_action.py and SB3."""
     value_coef: float = attrs.field(default=0.5, validator=non_negative)
     """Weight of the value loss."""
     max_grad_norm: float = attrs.field(default=0.5, validator=positive)
@@ -104,11 +106,15 @@ class OnPolicyLearner(ABC):
     ) -> dict[str, float]:
         """Step on ``policy_loss + value_coef * value_loss - entropy_coef * entropy``; return the metrics.
 
+        Box (Gaussian) actions use ``box_entropy_coef`` in place of ``entropy_coef``.
+
         The loss terms are sums over agents (:func:`agent_mean`); the metrics divide them by the
         number of agents, so they read as one agent's loss whatever N is.
         """
         policy_loss, value_loss, entropy = (losses[name] for name in LOSS_TERMS)
-        self.optimise(policy, optimizer, policy_loss + self.value_coef * value_loss - self.entropy_coef * entropy)
+        # A Gaussian's entropy grows without bound with its log-std: any bonus widens it (clipped tails are free).
+        entropy_coef = self.box_entropy_coef if policy.action_dtype.is_floating_point else self.entropy_coef
+        self.optimise(policy, optimizer, policy_loss + self.value_coef * value_loss - entropy_coef * entropy)
         n_agents = policy.n_agents
         metrics = {name: losses[name].item() / n_agents for name in LOSS_TERMS}
         metrics.update({name: value.item() for name, value in losses.items() if name not in LOSS_TERMS})

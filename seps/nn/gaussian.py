@@ -8,11 +8,20 @@ SB3's ``DiagGaussianDistribution`` (``stable_baselines3/common/distributions.py`
 (``action_dims[i] < A``) are padded like observations: their extra dimensions are always 0, add
 nothing to log-probs or entropies, and so get no gradient.
 
-Actions are sampled unclipped and the learner keeps those (their log-probs are the ones the
-policy gave); only the copy sent to the env is clipped to the space (:meth:`clip`). That is
-SB3's convention (``OnPolicyAlgorithm.collect_rollouts``: ``np.clip(actions, low, high)`` for the
-env, the raw actions to the rollout buffer) and CleanRL's (``gym.wrappers.ClipAction`` around
-the env). No tanh squashing.
+The Gaussian lives in a normalised action space: each bounded dimension's [low, high] is mapped to
+[-1, 1], so a new policy (mean ~0, ``log_std`` 0) is centred on the box with a standard deviation of
+half its width, whatever the env's bounds are. That is SB3's advice (``docs/guide/rl_tips.rst``, "Why
+should I normalize the action space?": the Gaussian starts at mean 0 with std 1, so an unnormalised
+space "can harm learning") and TorchRL's ``ActionScaling`` transform (``loc = (high + low) / 2``,
+``scale = (high - low) / 2``). Without it mpe2's ``Box(0, 1)`` put the initial mean on the lower
+edge: half of every sample clipped to 0, and the greedy (mean) action sat in the flat clipped region.
+Unbounded dimensions keep loc 0 and scale 1.
+
+Actions are sampled unclipped, in the normalised space, and the learner keeps those (their log-probs
+are the ones the policy gave); only the copy sent to the env is rescaled and clipped to the space
+(:meth:`env_actions`). That is SB3's convention (``OnPolicyAlgorithm.collect_rollouts``:
+``np.clip(actions, low, high)`` for the env, the raw actions to the rollout buffer) and CleanRL's
+(``gym.wrappers.ClipAction`` around the env in ``ppo_continuous_action.py``). No tanh squashing.
 
 Same interface as :class:`~seps.nn.actor_critic.GroupedActorCritic` (``act``, ``sample``,
 ``evaluate``, ``value``) so A2C and PPO use either; ``action_shape`` / ``action_dtype`` tell the
@@ -44,6 +53,8 @@ class GroupedGaussianActorCritic(GroupedActorCritic):
     action_dtype = torch.float32
     low: Tensor
     high: Tensor
+    loc: Tensor
+    scale: Tensor
 
     def __init__(
         self,
@@ -72,6 +83,10 @@ class GroupedGaussianActorCritic(GroupedActorCritic):
             if tensor.shape != (n_agents, width):
                 raise ConfigError(f"{name} must have shape (n_agents, max action dim) = {(n_agents, width)}")
             self.register_buffer(name, torch.where(self.static_mask, tensor, torch.zeros_like(tensor)))
+        # normalised action u -> env action loc + scale * u (TorchRL ActionScaling); identity where unbounded
+        bounded = torch.isfinite(self.low) & torch.isfinite(self.high) & (self.high > self.low)
+        self.register_buffer("loc", torch.where(bounded, (self.high + self.low) / 2, torch.zeros_like(self.low)))
+        self.register_buffer("scale", torch.where(bounded, (self.high - self.low) / 2, torch.ones_like(self.low)))
 
     def _distribution(self, obs: Tensor) -> tuple[Tensor, Tensor]:
         """Means and log standard deviations (..., N, A), zero in padded dimensions."""
@@ -128,10 +143,9 @@ class GroupedGaussianActorCritic(GroupedActorCritic):
         )
 
     def env_actions(self, actions: Tensor) -> Tensor:
-        """The actions to send to the env: :meth:`clip`."""
-        return self.clip(actions)
+        """The env's actions for normalised ``actions``: ``loc + scale * actions`` clamped to [low, high], padding 0.
 
-    def clip(self, actions: Tensor) -> Tensor:
-        """The actions to send to the env: each real dimension clamped to [low, high], padded ones 0."""
-        clipped = torch.minimum(torch.maximum(actions, self.low), self.high)
-        return torch.where(self.static_mask, clipped, torch.zeros_like(clipped))
+        For a bounded dimension this is ``clip(actions, -1, 1)`` mapped affinely onto [low, high].
+        """
+        rescaled = torch.minimum(torch.maximum(self.loc + self.scale * actions, self.low), self.high)
+        return torch.where(self.static_mask, rescaled, torch.zeros_like(rescaled))
