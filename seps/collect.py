@@ -114,23 +114,28 @@ def collect(
     rng = np.random.default_rng(seed)
     columns: dict[str, list[np.ndarray]] = {name: [] for name in ("agent_id", "obs", "action", "reward", "next_obs")}
     bounds = env.action_bounds() if env.continuous_actions else None
-    result = env.reset(seed=seed)
-    for step in range(1, steps + 1):
-        if bounds is None:
-            actions = random_actions(result.action_mask, rng)
-        else:  # Box actions: uniform over the space, the continuous counterpart of "sampled from A_i"
-            actions = random_box_actions(*bounds, env.num_envs, rng)
-        ids = agent_grid if result.episode_types is None else result.episode_types
-        following = env.step(actions)
-        active = following.active
-        columns["agent_id"].append(ids[active])
-        columns["obs"].append(result.obs[active])
-        columns["action"].append(actions[active])
-        columns["reward"].append(following.rewards[active])
-        columns["next_obs"].append(following.final_obs[active])
-        result = following
-        if callback is not None:
-            callback(step, steps)
+    # The encoder reads no global state: envs that build one at a cost skip it while collecting.
+    state_was_enabled, env.global_state_enabled = env.global_state_enabled, False
+    try:
+        result = env.reset(seed=seed)
+        for step in range(1, steps + 1):
+            if bounds is None:
+                actions = random_actions(result.action_mask, rng)
+            else:  # Box actions: uniform over the space, the continuous counterpart of "sampled from A_i"
+                actions = random_box_actions(*bounds, env.num_envs, rng)
+            ids = agent_grid if result.episode_types is None else result.episode_types
+            following = env.step(actions)
+            active = following.active
+            columns["agent_id"].append(ids[active])
+            columns["obs"].append(result.obs[active])
+            columns["action"].append(actions[active])
+            columns["reward"].append(following.rewards[active])
+            columns["next_obs"].append(following.final_obs[active])
+            result = following
+            if callback is not None:
+                callback(step, steps)
+    finally:
+        env.global_state_enabled = state_was_enabled
     transitions = Transitions(
         agent_id=np.concatenate(columns["agent_id"]).astype(np.int64),
         obs=np.concatenate(columns["obs"]).astype(np.float32, copy=False),

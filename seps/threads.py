@@ -3,7 +3,8 @@
 The models seps trains are small: with torch's default thread count a busy 2-core machine
 oversubscribes its cores and one encoder run took 863 s instead of ~30 s. Every entry point
 (``partition_agents``, ``Experiment.run``, sweep cells, benchmarks) runs its work inside
-:func:`pinned_threads`, one thread by default.
+:func:`pinned_threads`, one thread by default; it also keeps freed memory mapped for reuse
+(:mod:`seps.allocator`), which entry points want for the same reason: steady speed on a loaded machine.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 
 from threadpoolctl import threadpool_limits
 
+from seps.allocator import keep_freed_memory
 from seps.errors import ConfigError
 
 
@@ -29,6 +31,7 @@ def pinned_threads(threads: int = 1) -> Iterator[None]:
     import torch  # here, so that the CLI's argument checks (which import this module) do not import torch
 
     check_threads(threads)
+    keep_freed_memory()
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:

@@ -91,6 +91,8 @@ class Trainer:
     ) -> None:
         self.env, self.eval_env, self.policy, self.learner = env, eval_env, policy, learner
         self.prepare, self.settings, self.run_dir, self.device = prepare, settings, run_dir, device
+        # Only centralised critics read the global state; evaluation runs the actors alone.
+        env.global_state_enabled, eval_env.global_state_enabled = policy.uses_state, False
         self.optimizer = learner.make_optimizer(policy)
         fields = tuple(learner.rollout_fields)
         if policy.n_types is not None and "groups" not in fields:  # the update routes samples as they acted

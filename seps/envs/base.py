@@ -89,6 +89,11 @@ class MultiAgentEnv(ABC):
     ``StepResult.episode_types``); None: agent i is the same agent in every episode."""
     team_reward: bool = False
     """True when all agents receive one shared reward (an episode's return is then counted once)."""
+    global_state_enabled: bool = True
+    """Whether ``reset`` and ``step`` fill ``StepResult.state`` / ``final_state``. Envs whose own global state
+    costs time to build (the vectorised warehouse and foraging, looped envs with a state of their own, SMAC)
+    skip it when False and leave both None; the trainer sets it to ``policy.uses_state`` (only centralised
+    critics read the state), the collect stage to False."""
     name: str = "env"
 
     @property

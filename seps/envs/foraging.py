@@ -179,7 +179,7 @@ class VectorForaging(MultiAgentEnv):
         eaten = self.field.reshape(num_envs, -1).max(axis=1) == 0
         out_of_time = (self.t >= self.max_episode_steps) & ~eaten
         ended = np.flatnonzero(eaten | out_of_time)
-        final_state = self.global_state()
+        final_state = self.global_state() if self.global_state_enabled else None
         if ended.size == 0:
             self._mask = valid_actions(self.field, self.pos)
             obs = final_obs = self._observe(self.field, self.pos, self.levels)
@@ -195,7 +195,7 @@ class VectorForaging(MultiAgentEnv):
             )
             obs, final_obs = both[:num_envs], both[:num_envs].copy()
             final_obs[ended] = both[num_envs:]
-        state = self.global_state() if ended.size else final_state
+        state = self.global_state() if ended.size and self.global_state_enabled else final_state
         return StepResult(
             obs=obs,
             rewards=rewards.astype(np.float32),
@@ -331,7 +331,7 @@ class VectorForaging(MultiAgentEnv):
     def _current(self) -> StepResult:
         obs = self._observe(self.field, self.pos, self.levels)
         false = np.zeros((self.num_envs, self.n_agents), dtype=bool)
-        state = self.global_state()
+        state = self.global_state() if self.global_state_enabled else None
         return StepResult(
             obs=obs,
             rewards=np.zeros(false.shape, dtype=np.float32),

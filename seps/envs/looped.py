@@ -115,7 +115,8 @@ class LoopedEnv(MultiAgentEnv):
         shape = (self.num_envs, self.n_agents)
         obs = np.zeros((*shape, self.max_obs_dim), dtype=np.float32)
         mask = np.zeros((*shape, self.max_n_actions), dtype=bool)
-        state = np.zeros((self.num_envs, self.state_dim), dtype=np.float32) if self._has_own_state else None
+        own_state = self._has_own_state and self.global_state_enabled
+        state = np.zeros((self.num_envs, self.state_dim), dtype=np.float32) if own_state else None
         for index in range(self.num_envs):
             first = self._reset_copy(index, None if seed is None else seed + index)
             obs[index], mask[index] = first.obs, first.mask
@@ -123,7 +124,7 @@ class LoopedEnv(MultiAgentEnv):
                 state[index] = self._copy_state(index)
         self._alive[:] = True
         false = np.zeros(shape, dtype=bool)
-        if state is None:
+        if state is None and self.global_state_enabled:
             state = obs.reshape(self.num_envs, -1).copy()
         return StepResult(
             obs=obs,
@@ -134,7 +135,7 @@ class LoopedEnv(MultiAgentEnv):
             action_mask=mask & self._static_mask,
             active=np.ones(shape, dtype=bool),
             state=state,
-            final_state=state.copy(),
+            final_state=None if state is None else state.copy(),
         )
 
     def step(self, actions: np.ndarray) -> StepResult:
@@ -150,7 +151,7 @@ class LoopedEnv(MultiAgentEnv):
         terminated = np.empty(shape, dtype=bool)
         truncated = np.empty(shape, dtype=bool)
         last_obs: dict[int, np.ndarray] = {}
-        own_state = self._has_own_state
+        own_state = self._has_own_state and self.global_state_enabled
         state = np.empty((self.num_envs, self.state_dim), dtype=np.float32) if own_state else None
         final_state = np.empty_like(state) if state is not None else None
         for index in range(self.num_envs):
@@ -182,7 +183,7 @@ class LoopedEnv(MultiAgentEnv):
         for index, last in last_obs.items():
             final_obs[index] = last
             final_obs[index, gone[index]] = 0.0
-        if state is None or final_state is None:  # no state of its own: the concatenated observations
+        if self.global_state_enabled and (state is None or final_state is None):  # the concatenated observations
             state, final_state = obs.reshape(self.num_envs, -1), final_obs.reshape(self.num_envs, -1)
         return StepResult(
             obs=obs,

@@ -203,12 +203,12 @@ class VectorWarehouse(MultiAgentEnv):
         obs = self._observe(grid_agents, grid_shelves)
         truncated = np.repeat(ended[:, None], self.n_agents, axis=1)
         final_obs = obs
-        state = final_state = self.global_state()
+        state = final_state = self.global_state() if self.global_state_enabled else None
         if ended.any():
             final_obs = obs.copy()
             self._respawn(ended)
             obs = self._observe()
-            state = self.global_state()
+            state = self.global_state() if self.global_state_enabled else None
         return StepResult(
             obs=obs,
             rewards=rewards,
@@ -516,7 +516,7 @@ class VectorWarehouse(MultiAgentEnv):
         obs = self._observe()
         zeros = np.zeros((self.num_envs, self.n_agents), dtype=np.float32)
         false = np.zeros((self.num_envs, self.n_agents), dtype=bool)
-        state = self.global_state()
+        state = self.global_state() if self.global_state_enabled else None
         return StepResult(
             obs=obs,
             rewards=zeros,
