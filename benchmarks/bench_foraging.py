@@ -23,6 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import seps.envs  # noqa: F401  (registers the envs)
+from seps.allocator import keep_freed_memory
 from seps.registry import ENVS
 
 PAIRS = (
@@ -35,6 +36,7 @@ PAIRS = (
 def bench(name: str, num_envs: int, steps: int, seed: int = 0) -> tuple[float, float, int]:
     """(agent-steps per wall second, per CPU second, agents) of ``steps`` random steps of ``num_envs`` copies."""
     env = ENVS.get(name)(num_envs=num_envs)
+    env.global_state_enabled = False  # as the trainer runs A2C/PPO (only centralised critics read it)
     rng = np.random.default_rng(seed)
     result = env.reset(seed=seed)
     agent_steps = 0
@@ -55,6 +57,7 @@ def main() -> None:
     parser.add_argument("--ref-steps", type=int, default=30, help="steps of the lbforaging reference")
     parser.add_argument("--repeats", type=int, default=3, help="best of this many runs per env")
     args = parser.parse_args()
+    keep_freed_memory()  # as every seps entry point does (seps/allocator.py)
     print(f"agent-steps/s, {args.num_envs} copies, best of {args.repeats}: wall time (CPU time)")
     print("| task | agents | lbforaging | vectorised | speed-up (CPU) |")
     print("| --- | ---: | ---: | ---: | ---: |")
