@@ -46,6 +46,12 @@ def positive(instance: Any, attribute: Any, value: Any) -> None:
         raise fail(attribute.name, "> 0", value)
 
 
+def positive_or_none(instance: Any, attribute: Any, value: Any) -> None:
+    """None or a number > 0."""
+    if value is not None:
+        positive(instance, attribute, value)
+
+
 def non_negative(instance: Any, attribute: Any, value: Any) -> None:
     """A number >= 0."""
     if not is_number(value) or not value >= 0:

@@ -144,3 +144,26 @@ def _empty() -> dict[str, np.ndarray]:
         "reward": np.zeros(0, np.float32),
         "next_obs": np.zeros((0, 4), np.float32),
     }
+
+
+def test_sparse_reward_target_is_clipped_and_dense_rewards_are_untouched(buffer: Transitions) -> None:
+    """One reward in 2,400 transitions standardises to ~49; the clip keeps its sign and caps it at 10."""
+    import torch
+
+    from seps.encoders.data import TrainingData
+
+    sparse = np.zeros_like(buffer.reward)
+    sparse[7] = 1.0
+    cpu = torch.device("cpu")
+    raw = TrainingData.build(attrs.evolve(buffer, reward=sparse), cpu).reward_target
+    clipped = TrainingData.build(attrs.evolve(buffer, reward=sparse), cpu, reward_clip=10.0).reward_target
+    assert float(raw[7]) > 40 and float(clipped[7]) == 10.0
+    np.testing.assert_array_equal(np.delete(clipped.numpy(), 7), np.delete(raw.numpy(), 7))
+    dense = TrainingData.build(buffer, cpu)
+    np.testing.assert_array_equal(TrainingData.build(buffer, cpu, reward_clip=10.0).reward_target, dense.reward_target)
+    assert ENCODERS.get("vae")().reward_clip == 10.0
+
+
+def test_reward_clip_must_be_positive() -> None:
+    with pytest.raises(ConfigError, match="reward_clip"):
+        ENCODERS.get("vae")(reward_clip=0.0)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from seps.clustering.single_type import swap_excess, swap_gain
+from seps.clustering.single_type import agent_gains, swap_excess, swap_gain
 from seps.encoders.swap import partner_table
 from seps.records import Embeddings
 from seps.registry import PARTITIONERS, resolve
@@ -70,12 +70,29 @@ def test_without_swap_losses_the_same_spread_codes_would_be_split() -> None:
     assert build("kmeans_db").fit(embeddings, seed=0).k == 1
 
 
-def test_swap_gain_is_between_minus_within_relative_to_the_own_loss() -> None:
+def test_swap_gain_is_between_minus_within_per_agent_without_the_largest() -> None:
     losses = np.array([[2.0, 2.0, 3.0], [2.0, 2.0, 3.0], [3.0, 3.0, 2.0]])
     np.testing.assert_allclose(swap_excess(losses)[0], [0.0, 0.0, 0.5])
+    np.testing.assert_allclose(agent_gains(losses, np.array([0, 0, 1])), [0.5, 0.5, 0.5])
     assert swap_gain(losses, np.array([0, 0, 1])) == pytest.approx(0.5)
-    assert swap_gain(losses, np.array([0, 1, 1])) == pytest.approx((0.0 + 0.5 + 0.0 + 0.5) / 4 - (0.5 + 0.5) / 2)
+    # agent gains 0.25 (singleton), 0 - 0.5 and 0.5 - 0.5: the largest (0.25) is left out
+    np.testing.assert_allclose(agent_gains(losses, np.array([0, 1, 1])), [0.25, -0.5, 0.0])
+    assert swap_gain(losses, np.array([0, 1, 1])) == pytest.approx(-0.25)
     assert np.isnan(swap_gain(losses, np.zeros(3, dtype=np.int64)))
+
+
+def test_a_split_resting_on_one_agents_held_out_sample_is_refused() -> None:
+    """As on Foraging-15x15-9p-4f-v3 (one type), seed 3: one agent's held-out steps are predicted badly by
+    every other code, the others' codes all serve each other; the mean gain alone would keep the split."""
+    rng = np.random.default_rng(0)
+    losses = 0.76 + 0.002 * rng.standard_normal((9, 9))
+    losses[5] = 0.76 + 3.0
+    losses[5, [4, 5, 6]] = 0.76
+    labels = np.array([1, 1, 1, 1, 0, 0, 0, 1, 1])
+    assert agent_gains(losses, labels).max() > 3.0
+    assert swap_gain(losses, labels) < 0.1
+    embeddings = Embeddings(means=rng.standard_normal((9, 5)).astype(np.float32), encoder="vae", swap_losses=losses)
+    assert build("kmeans_db").fit(embeddings, seed=0).k == 1
 
 
 def test_unevaluated_pairs_are_ignored() -> None:

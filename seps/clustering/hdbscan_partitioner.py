@@ -61,7 +61,7 @@ class HDBSCANPartitioner(SingleTypeRule):
     fixes most of them (see :mod:`seps.clustering.single_type`)."""
     pair_tolerance: float = attrs.field(default=0.10, validator=non_negative)
     """Merging joins groups whose codes swap for less than this (HDBSCAN splits dense types into sub-groups that
-    swap for up to ~0.1; k-means needs the finer 0.01 of :class:`SingleTypeRule`)."""
+    swap for up to ~0.1; k-means needs the finer 0.005 of :class:`SingleTypeRule`)."""
     k_max: int = attrs.field(default=10, validator=at_least(2))
     """Largest K the Gaussian-null part of the single-type rule tries; HDBSCAN's own K is not capped."""
 

@@ -7,15 +7,18 @@ embeddings are the learned vectors.
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 import torch
 from torch import nn
 
 from seps.encoders.base import AgentLatent, IdentityEncoder, positive_int
+from seps.encoders.manual import ManualLatent
 from seps.registry import ENCODERS
 
 
-class TableAgentLatent(AgentLatent):
+class TableAgentLatent(AgentLatent, ManualLatent):
     """f_e as a lookup table: agent id -> learned vector."""
 
     def __init__(self, n_agents: int, latent_dim: int) -> None:
@@ -25,6 +28,15 @@ class TableAgentLatent(AgentLatent):
 
     def forward(self, agent_id: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         return self.table(agent_id), torch.zeros((), device=agent_id.device)
+
+    def manual_forward(
+        self, agent_id: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        return self.table.weight[agent_id], torch.zeros((), device=agent_id.device), agent_id
+
+    def manual_backward(self, saved: Any, grad_z: torch.Tensor) -> None:
+        assert self.table.weight.grad is not None
+        self.table.weight.grad.zero_().index_add_(0, saved, grad_z)
 
     def means(self) -> torch.Tensor:
         return self.table.weight

@@ -7,18 +7,19 @@ and log-variance; z is sampled with the reparameterisation trick and the loss ad
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import attrs
 import torch
 from torch import nn
 
 from seps.encoders.base import AgentLatent, IdentityEncoder, mlp
+from seps.encoders.manual import LinearView, ManualLatent, linear_views, mlp_backward, mlp_forward
 from seps.registry import ENCODERS
 from seps.validators import non_negative
 
 
-class GaussianAgentLatent(AgentLatent):
+class GaussianAgentLatent(AgentLatent, ManualLatent):
     """f_e of the VAE: one-hot id -> (mean, log-variance) of an m-dimensional Gaussian."""
 
     def __init__(self, n_agents: int, latent_dim: int, hidden_sizes: tuple[int, ...], kl_weight: float) -> None:
@@ -40,6 +41,29 @@ class GaussianAgentLatent(AgentLatent):
         noise = torch.randn(mean.shape, device=mean.device, generator=generator)
         kl = 0.5 * (mean.square() + log_var.exp() - 1.0 - log_var).sum(-1).mean()
         return mean + std * noise, self.kl_weight * kl
+
+    def manual_bind(self) -> None:
+        self._views: list[LinearView] = linear_views(self.net)
+
+    def manual_forward(
+        self, agent_id: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        layers = self._views
+        first = nn.functional.embedding(agent_id, layers[0].weight_t) + layers[0].bias
+        outputs = mlp_forward(layers, agent_id, first=first)
+        mean, log_var = outputs[-1].chunk(2, dim=-1)
+        std = (0.5 * log_var).exp()
+        noise = torch.randn(mean.shape, device=mean.device, generator=generator)
+        variance = std.square()
+        kl = 0.5 * (mean.square() + variance - 1.0 - log_var).sum(-1).mean()
+        return torch.addcmul(mean, std, noise), self.kl_weight * kl, (layers, outputs, mean, std, variance, noise)
+
+    def manual_backward(self, saved: Any, grad_z: torch.Tensor) -> None:
+        layers, outputs, mean, std, variance, noise = saved
+        pull = self.kl_weight / grad_z.shape[0]  # d penalty / d mean = pull * mean
+        grad_mean = grad_z + pull * mean
+        grad_log_var = 0.5 * (grad_z * noise * std + pull * (variance - 1.0))
+        mlp_backward(layers, outputs, torch.cat([grad_mean, grad_log_var], dim=1), lookup=True)
 
     def means(self) -> torch.Tensor:
         return self._all_agents()[0]
