@@ -11,7 +11,7 @@ from seps.encoders.base import AgentLatent, TransitionDecoder
 from seps.encoders.data import TrainingData
 from seps.encoders.deterministic import DeterministicEncoder
 from seps.encoders.flat_adam import FlatAdam
-from seps.encoders.manual import BatchStream, autograd_loss, manual_loss
+from seps.encoders.manual import BatchStream, ManualLoss, autograd_loss
 from seps.encoders.vae import VAEEncoder
 from tests.test_encoders import TYPES, planted, type_separation
 
@@ -26,12 +26,17 @@ def _model(encoder: VAEEncoder | DeterministicEncoder, data: TrainingData) -> tu
     return latent, decoder
 
 
-def _gradients(loss_fn, latent: nn.Module, decoder: nn.Module, batch, seed: int) -> tuple[float, list[torch.Tensor]]:
+def _gradients(
+    manual: bool, latent: nn.Module, decoder: nn.Module, batch, seed: int
+) -> tuple[float, list[torch.Tensor]]:
     parameters = [*latent.parameters(), *decoder.parameters()]
     for parameter in parameters:  # the hand-written pass must overwrite stale values; autograd accumulates
-        parameter.grad = torch.full_like(parameter, 7.0) if loss_fn is manual_loss else None
+        parameter.grad = torch.full_like(parameter, 7.0) if manual else None
     generator = torch.Generator().manual_seed(seed)
-    loss = loss_fn(latent, decoder, batch, generator)
+    loss_fn = (
+        ManualLoss(latent, decoder) if manual else lambda *batch_and_rng: autograd_loss(latent, decoder, *batch_and_rng)
+    )
+    loss = loss_fn(batch, generator)
     return float(loss), [parameter.grad.clone() for parameter in parameters]
 
 
@@ -50,8 +55,8 @@ def test_manual_gradients_equal_autograd(encoder: VAEEncoder | DeterministicEnco
     data = TrainingData.build(planted(per_agent=50, obs_dims=(4, 4, 3, 4, 2, 4)), torch.device("cpu"))
     batch = BatchStream(data, 64, 3, torch.Generator().manual_seed(0)).next()
     latent, decoder = _model(encoder, data)
-    manual_value, manual_grads = _gradients(manual_loss, latent, decoder, batch, seed=11)
-    auto_value, auto_grads = _gradients(autograd_loss, latent, decoder, batch, seed=11)
+    manual_value, manual_grads = _gradients(True, latent, decoder, batch, seed=11)
+    auto_value, auto_grads = _gradients(False, latent, decoder, batch, seed=11)
     assert manual_value == pytest.approx(auto_value, rel=1e-5)
     assert len(manual_grads) == len(auto_grads)
     for mine, reference in zip(manual_grads, auto_grads, strict=True):

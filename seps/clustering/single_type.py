@@ -57,12 +57,17 @@ SPLIT_RATIO = 4.0
 """A group is split only if its halves' codes swap at more than this many times the cost within the halves."""
 
 
-def _between_within(losses: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """Mean swap excess over evaluated pairs in different groups, and in the same group (0 if none)."""
+def _evaluated_pairs(losses: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The swap excess, which off-diagonal pairs were evaluated, and which pairs share a group."""
     excess = swap_excess(losses)
     labels = np.asarray(labels)
     evaluated = np.isfinite(excess) & ~np.eye(len(labels), dtype=bool)
-    same = labels[:, None] == labels[None, :]
+    return excess, evaluated, labels[:, None] == labels[None, :]
+
+
+def _between_within(losses: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Mean swap excess over evaluated pairs in different groups, and in the same group (0 if none)."""
+    excess, evaluated, same = _evaluated_pairs(losses, labels)
     between = excess[evaluated & ~same]
     within = excess[evaluated & same]
     return (float(between.mean()) if between.size else float("nan")), (float(within.mean()) if within.size else 0.0)
@@ -71,10 +76,7 @@ def _between_within(losses: np.ndarray, labels: np.ndarray) -> tuple[float, floa
 def agent_gains(losses: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Per agent: mean swap excess with codes from other groups minus the mean with codes from its own
     group (0 for a singleton); agents with no evaluated partner in another group are left out."""
-    excess = swap_excess(losses)
-    labels = np.asarray(labels)
-    evaluated = np.isfinite(excess) & ~np.eye(len(labels), dtype=bool)
-    same = labels[:, None] == labels[None, :]
+    excess, evaluated, same = _evaluated_pairs(losses, labels)
     gains = []
     for row, evaluated_row, same_row in zip(excess, evaluated, same, strict=True):
         between, within = row[evaluated_row & ~same_row], row[evaluated_row & same_row]

@@ -172,11 +172,6 @@ class ManualLoss:
         return loss.detach()
 
 
-def manual_loss(latent: ManualLatent, decoder: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:
-    """One call of :class:`ManualLoss` (binds the tensors each time; train with a :class:`ManualLoss`)."""
-    return ManualLoss(latent, decoder)(batch, generator)
-
-
 def autograd_loss(latent: nn.Module, decoder: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:
     """The same loss with autograd, for latents without a hand-written backward pass (accumulates into ``.grad``)."""
     z, penalty = latent(batch.agent_id, generator)
