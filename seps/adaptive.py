@@ -18,7 +18,13 @@ does that as a :class:`~seps.callbacks.TrainerCallback`:
   consecutive checks, compared as canonical labels). A one-off split of noisy codes never
   reaches the policy, and an oscillation between two answers never changes anything;
 * **regroup** -- :meth:`GroupedActorCritic.regroup` with the trainer's optimiser
-  (:mod:`seps.nn.regroup`), so agents that stay keep parameters and Adam state bit for bit.
+  (:mod:`seps.nn.regroup`), so agents that stay keep parameters and Adam state bit for bit;
+* **restart** (``restart=True``, off by default) -- the groups whose agents changed start from
+  fresh weights instead of their source group's. A policy converged under one grouping can be a
+  local optimum for the new groups (on ``bps-late`` the shared "walk to the nearest landmark"
+  is one for every colour, see docs/results.md); fresh weights explore again. Fresh groups act
+  near-randomly, and random actions hide the types that caused the split, so ``hold`` env steps
+  pass after a change before the next check (skipped checks keep the schedule).
 
 Every check appends a line to ``partitions.jsonl`` (:meth:`seps.run_dir.RunDir.append_partition`)
 and the callback's state (the candidate, the encoder weights, a half-filled window) is in every
@@ -36,10 +42,11 @@ import torch
 
 from seps.callbacks import TrainerCallback
 from seps.errors import ConfigError
+from seps.nn.regroup import changed_groups, restart_groups
 from seps.pipeline import partition_transitions, type_agreement
 from seps.records import Partition, Transitions
 from seps.run_dir import RunDir
-from seps.validators import positive_int
+from seps.validators import at_least, boolean, positive_int
 
 if TYPE_CHECKING:
     from seps.envs.base import StepResult
@@ -63,6 +70,10 @@ class RepartitionConfig:
     """Gradient steps of a warm-started encoder fit (the first fit from scratch uses the encoder's own)."""
     confirm: int = attrs.field(default=2, validator=positive_int)
     """Consecutive checks that must agree on a new partition before it is applied (1: apply at once)."""
+    restart: bool = attrs.field(default=False, validator=boolean)
+    """Re-initialise the groups whose agents changed at a regroup (False: they start from their source group)."""
+    hold: int = attrs.field(default=0, validator=at_least(0))
+    """Env steps after a change during which checks are skipped (the new groups learn before they are judged)."""
 
 
 def repartition_config(every: int, options: dict[str, Any]) -> RepartitionConfig:
@@ -139,6 +150,7 @@ class Repartitioner(TrainerCallback):
         self.candidate: np.ndarray | None = None
         self.agreeing = 0
         self.checks = 0
+        self.hold_until = 0
         self.window: ExperienceWindow | None = None
         self._record_from = 0
 
@@ -170,8 +182,11 @@ class Repartitioner(TrainerCallback):
         """Fit on the window, apply the stability rule, regroup on a confirmed change, log the check."""
         assert self.window is not None  # made in on_train_start
         env = trainer.env
-        transitions = self.window.transitions(env.obs_dims, env.n_actions)
         self.checks += 1
+        if trainer.env_steps < self.hold_until:
+            self.window.count = 0
+            return
+        transitions = self.window.transitions(env.obs_dims, env.n_actions)
         seed = self.seed + 7919 * self.checks  # a fresh, reproducible seed per check
         encoder = self.encoder
         if self.weights is not None and attrs.has(type(encoder)):
@@ -190,7 +205,13 @@ class Repartitioner(TrainerCallback):
         changed = not np.array_equal(labels, self.partition.labels) and self.agreeing >= self.config.confirm
         if changed:
             old_k = self.partition.k
-            trainer.policy.regroup(labels, trainer.optimizer)
+            sources = trainer.policy.regroup(labels, trainer.optimizer)
+            if self.config.restart:
+                fresh = changed_groups(self.partition.labels, labels, sources)
+                generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.checks)
+                restart_groups(trainer.policy, fresh, candidate.k, trainer.optimizer, generator)
+                logger.info("step %d: restarted groups %s", trainer.env_steps, fresh.tolist())
+            self.hold_until = trainer.env_steps + self.config.hold
             self.partition = candidate
             logger.info("step %d: partition changed, K %d -> %d: %s", trainer.env_steps, old_k, candidate.k, labels)
         RunDir(trainer.run_dir).append_partition(
@@ -208,6 +229,7 @@ class Repartitioner(TrainerCallback):
     def state_dict(self) -> dict[str, Any]:
         return {
             "checks": self.checks,
+            "hold_until": self.hold_until,
             "agreeing": self.agreeing,
             "candidate": None if self.candidate is None else self.candidate.tolist(),
             "partition": self.partition.to_json(),
@@ -217,6 +239,7 @@ class Repartitioner(TrainerCallback):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.checks, self.agreeing = int(state["checks"]), int(state["agreeing"])
+        self.hold_until = int(state.get("hold_until", 0))  # absent in checkpoints from before ``hold``
         self.candidate = None if state["candidate"] is None else np.asarray(state["candidate"], dtype=np.int64)
         self.partition = Partition.from_json(state["partition"])
         self.weights = state["weights"]

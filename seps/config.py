@@ -73,7 +73,7 @@ class ExperimentConfig:
     initial_partition: str = attrs.field(default="random", validator=v.in_(("random", "fups")))
     """With ``repartition_every``: 'random' (pre-train on random actions, the paper) or 'fups' (start at K = 1)."""
     repartition_options: dict[str, Any] = attrs.field(factory=dict)
-    """Options of the re-partition checks: window, encoder_updates, confirm (see RepartitionConfig)."""
+    """Options of the re-partition checks: window, encoder_updates, confirm, restart, hold (see RepartitionConfig)."""
 
     @property
     def cluster(self) -> Any:

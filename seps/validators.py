@@ -58,6 +58,12 @@ def non_negative(instance: Any, attribute: Any, value: Any) -> None:
         raise fail(attribute.name, "a number >= 0", value)
 
 
+def boolean(instance: Any, attribute: Any, value: Any) -> None:
+    """True or False (not 0 / 1 or a string)."""
+    if not isinstance(value, bool):
+        raise fail(attribute.name, "true or false", value)
+
+
 def positive_int(instance: Any, attribute: Any, value: Any) -> None:
     """An integer >= 1."""
     if not is_integer(value) or value <= 0:

@@ -10,6 +10,7 @@ import time
 import attrs
 import numpy as np
 import pytest
+import torch
 
 from seps import build
 from seps.callbacks import TrainerCallback
@@ -121,6 +122,34 @@ def test_a_new_partition_applies_only_when_two_consecutive_checks_agree(tmp_path
     assert result.partition.labels.tolist() == c and result.ari == pytest.approx(0.0)
     assert final_policy(result.run_dir)["assignment"].tolist() == c
     assert final_policy(result.run_dir)["actor.layers.0.weight"].shape[0] == 2
+
+
+def test_after_a_change_hold_skips_checks_and_restart_redraws_the_changed_groups(tmp_path):
+    a, b, c = [0, 0, 1, 1], [0, 0, 1, 2], [0, 1, 1, 2]
+    runs = {}
+    for restart in (False, True):
+        result = build(
+            "seps",
+            encoder=ZeroEncoder(),
+            partitioner=Scripted([a, b, b, c, c, a]),
+            total_steps=2800,
+            eval_interval=2800,
+            repartition_every=400,
+            repartition_options={"restart": restart, "hold": 800},
+            run_root=str(tmp_path / str(restart)),
+            **SMALL,
+        ).run()
+        runs[restart] = final_policy(result.run_dir)
+        history = RunDir(result.run_dir).read_partitions()
+        # Changes at 800 and 2000; the checks at 1200 and 2400 fall inside the holds and are skipped.
+        assert [r["step"] for r in history] == [0, 400, 800, 1600, 2000, 2800]
+        assert [r["event"] for r in history] == ["initial", "check", "change", "check", "change", "check"]
+        assert [r["current_labels"] for r in history] == [a, a, b, b, c, c]
+    # b -> c moves agent 1 from group 0 to group 1: both groups' members change and they restart; without
+    # restart every group continues from its source group's weights.
+    kept, fresh = runs[False]["actor.layers.0.weight"], runs[True]["actor.layers.0.weight"]
+    assert kept.shape == fresh.shape == (3, *kept.shape[1:])
+    assert not torch.equal(kept, fresh)
 
 
 def test_repartitioning_needs_a_learned_partition_and_checks_its_options(tmp_path):

@@ -6,7 +6,7 @@ import torch
 
 from seps.errors import ConfigError
 from seps.nn import ActorCriticConfig, GroupedActorCritic, GroupedMLP
-from seps.nn.regroup import group_sources, regroup
+from seps.nn.regroup import changed_groups, group_sources, regroup, restart_groups
 
 OLD = [0, 0, 1, 1, 2, 2]
 
@@ -89,6 +89,42 @@ def test_regroup_keeps_unchanged_agents_and_copies_the_matched_group_to_moved_on
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
+
+
+def test_restart_redraws_only_the_changed_groups_and_keeps_their_second_moments():
+    policy, optimizer = trained_policy()
+    before = per_agent(policy, optimizer)
+    new = [0, 0, 1, 1, 2, 3]  # group 2 loses agent 5 to a new group 3; groups 0 and 1 keep their agents
+    sources = policy.regroup(new, optimizer)
+    fresh = changed_groups(OLD, new, sources)
+    assert fresh.tolist() == [2, 3]
+    copied = per_agent(policy, optimizer)
+    restart_groups(policy, fresh, 4, optimizer, torch.Generator().manual_seed(5))
+    after = per_agent(policy, optimizer)
+    for agent in range(4):
+        assert same(after[agent], before[agent])
+    for agent in (4, 5):
+        for name, value in after[agent].items():
+            if name.endswith(".exp_avg"):
+                assert not value.any(), name
+            elif name.endswith((".exp_avg_sq", ".step")):
+                assert torch.equal(value, copied[agent][name]), name
+            elif name.endswith(".bias"):
+                assert not value.any(), name
+            else:  # a weight drawn afresh, as at construction: orthonormal columns times the layer's gain
+                assert not torch.equal(value, copied[agent][name]), name
+    assert not torch.equal(after[4]["actor.layers.0.weight"], after[5]["actor.layers.0.weight"])
+    layer = policy.actor.layers[0]
+    gram = layer.weight[3] @ layer.weight[3].T / layer.gain**2  # (in=4, out=8): orthonormal rows
+    torch.testing.assert_close(gram, torch.eye(gram.shape[0]))
+    # Reproducible from the generator's seed.
+    again, again_opt = trained_policy()
+    again.regroup(new, again_opt)
+    restart_groups(again, fresh, 4, again_opt, torch.Generator().manual_seed(5))
+    assert all(torch.equal(a, b) for a, b in zip(policy.parameters(), again.parameters(), strict=True))
+    assert changed_groups(OLD, [2, 2, 0, 0, 1, 1], group_sources(OLD, [2, 2, 0, 0, 1, 1])).tolist() == []
+    with pytest.raises(ConfigError, match=r"must lie in 0\.\.3"):
+        restart_groups(policy, [4], 4)
 
 
 def test_a_layer_with_another_group_count_is_left_alone_and_a_central_critic_of_k_groups_follows():

@@ -31,7 +31,7 @@ from scipy.optimize import linear_sum_assignment
 from torch import Tensor, nn
 
 from seps.errors import ConfigError
-from seps.nn.grouped import GroupedLinear, GroupedMLP
+from seps.nn.grouped import GroupedLinear, GroupedMLP, orthogonal_stack_
 
 
 def group_sources(old_labels: Sequence[int] | np.ndarray, new_labels: Sequence[int] | np.ndarray) -> np.ndarray:
@@ -135,3 +135,47 @@ def regroup(
     if optimizer is not None:
         regroup_optimizer_state(optimizer, pairs, sources)
     return sources
+
+
+def changed_groups(
+    old_labels: Sequence[int] | np.ndarray, new_labels: Sequence[int] | np.ndarray, sources: np.ndarray
+) -> np.ndarray:
+    """int64: the new groups whose agents are not exactly the agents of the old group they start from."""
+    old, new = np.asarray(old_labels, dtype=np.int64), np.asarray(new_labels, dtype=np.int64)
+    return np.asarray(
+        [k for k, source in enumerate(sources) if not np.array_equal(new == k, old == source)], dtype=np.int64
+    )
+
+
+def restart_groups(
+    module: nn.Module,
+    groups: Sequence[int] | np.ndarray,
+    n_groups: int,
+    optimizer: torch.optim.Optimizer | None = None,
+    generator: torch.Generator | None = None,
+) -> None:
+    """Re-initialise groups ``groups`` of every K = ``n_groups`` layer of ``module`` in place.
+
+    The weights are drawn as at construction (orthogonal with the layer's gain, zero biases, from
+    ``generator`` on the CPU). In ``optimizer`` their first moments are zeroed and their second
+    moments kept: Adam's step counter is shared by all groups of a tensor, so zero second moments
+    after many steps would skip the bias correction and take steps of several learning rates.
+    The other groups are untouched, bit for bit.
+    """
+    index = np.asarray(groups, dtype=np.int64)
+    if index.size == 0:
+        return
+    if index.min() < 0 or index.max() >= n_groups:
+        raise ConfigError(f"restart_groups: groups must lie in 0..{n_groups - 1}, got {index.tolist()}")
+    state = optimizer.state if optimizer is not None else {}
+    with torch.no_grad():
+        for layer in list(grouped_layers(module, n_groups)):
+            fresh = torch.empty(len(index), layer.in_features, layer.out_features, dtype=layer.weight.dtype)
+            orthogonal_stack_(fresh, layer.gain, generator)
+            rows = torch.as_tensor(index, dtype=torch.long, device=layer.weight.device)
+            layer.weight.index_copy_(0, rows, fresh.to(layer.weight.device))
+            layer.bias.index_fill_(0, rows, 0.0)
+            for parameter in (layer.weight, layer.bias):
+                moments = state.get(parameter, {}).get("exp_avg")
+                if isinstance(moments, Tensor) and moments.dim() > 0:
+                    moments.index_fill_(0, rows.to(moments.device), 0.0)
