@@ -268,13 +268,17 @@ def test_seps_only_settings_of_a_sweep_reach_and_multiply_the_seps_cells_only(tm
 
     text = (
         "methods: [seps, fups]\nenvs: ['bps:2-2']\nseeds: [0]\n"
-        "config: {initial_partition: fups, total_steps: 400}\ngrid: {repartition_every: [200, null]}\n"
+        "config: {initial_partition: fups, repartition_options: {restart: true}, total_steps: 400}\n"
+        "grid: {repartition_every: [200, null]}\n"
     )
     cells = expand(parse_text(text, out=tmp_path))
     settings = [(c.method, c.settings) for c in cells]
+    adaptive = {"initial_partition": "fups", "repartition_options": {"restart": True}, "total_steps": 400}
     assert settings == [
-        ("seps", {"initial_partition": "fups", "total_steps": 400, "repartition_every": 200}),
-        ("seps", {"initial_partition": "fups", "total_steps": 400, "repartition_every": None}),
+        ("seps", {**adaptive, "repartition_every": 200}),
+        # The static cell of the grid gets none of the check options, so it is a valid static SePS run.
+        ("seps", {"total_steps": 400, "repartition_every": None}),
         ("fups", {"total_steps": 400}),
     ]
     assert cells[0].experiment_config(str(tmp_path)).repartition_every == 200
+    assert cells[1].experiment_config(str(tmp_path)).repartition_options == {}

@@ -141,12 +141,16 @@ def component_pairs(spec: SweepSpec) -> list[tuple[Component | None, Component |
 SEPS_ONLY_SETTINGS = ("repartition_every", "initial_partition", "repartition_options")
 """Settings of a learned partition: like encoders and partitioners they multiply (and reach) seps cells only."""
 
+ADAPTIVE_OPTIONS = ("initial_partition", "repartition_options")
+"""Settings of the checks: from ``config`` they skip the static cells of a ``grid: {repartition_every: [..., null]}``."""
+
 
 def expand(spec: SweepSpec) -> list[Cell]:
     """Every cell of the sweep, in a stable order (env, method, components, grid values, seed).
 
     Cells of a mode with a fixed partition (nops, fups, fups_id) get no encoder or partitioner and
     none of the :data:`SEPS_ONLY_SETTINGS`, from ``config`` or ``grid``: baselines are not multiplied by them.
+    A cell whose grid value of ``repartition_every`` is null gets none of ``config``'s :data:`ADAPTIVE_OPTIONS`.
     """
     cells: list[Cell] = []
     for env in spec.envs:
@@ -169,10 +173,15 @@ def expand(spec: SweepSpec) -> list[Cell]:
             axis_names = [name for name in spec.grid if not (fixed and name in SEPS_ONLY_SETTINGS)]
             axis_values = list(itertools.product(*(spec.grid[name] for name in axis_names)))
             config = {k: v for k, v in env_settings(spec, env).items() if not (fixed and k in SEPS_ONLY_SETTINGS)}
+            static_options = {k: v for k, v in config.items() if k in ADAPTIVE_OPTIONS}
             for (encoder, partitioner), learner, values, seed in itertools.product(
                 pairs, spec.learners, axis_values, spec.seeds
             ):
                 axes = dict(zip(axis_names, values, strict=True))
+                settings = {**config, **axes}
+                if "repartition_every" in axes and axes["repartition_every"] is None:
+                    # config's options of the checks reach the adaptive cells of a static-vs-adaptive grid only.
+                    settings = {k: v for k, v in settings.items() if k not in static_options}
                 cells.append(
                     Cell(
                         mode="train",
@@ -182,7 +191,7 @@ def expand(spec: SweepSpec) -> list[Cell]:
                         encoder=encoder,
                         partitioner=partitioner,
                         learner=learner,
-                        settings={**config, **axes},
+                        settings=settings,
                         axes=axes,
                     )
                 )
