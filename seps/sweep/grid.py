@@ -142,7 +142,7 @@ SEPS_ONLY_SETTINGS = ("repartition_every", "initial_partition", "repartition_opt
 """Settings of a learned partition: like encoders and partitioners they multiply (and reach) seps cells only."""
 
 ADAPTIVE_OPTIONS = ("initial_partition", "repartition_options")
-"""Settings of the checks: from ``config`` they skip the static cells of a ``grid: {repartition_every: [..., null]}``."""
+"""Settings of the checks: from ``config`` they skip the static cells of ``grid: {repartition_every: [..., null]}``."""
 
 
 def expand(spec: SweepSpec) -> list[Cell]:
