@@ -132,7 +132,8 @@ def test_summaries_alone_re_render_the_report(train_sweep, tmp_path):
     dest = tmp_path / "summaries"
     assert export_summaries(train_sweep, dest) == 8
     kept = {path.name for path in dest.rglob("*") if path.is_file()}
-    assert kept <= {"sweep.json", "sweep.yaml", "cell.json", "done.json", "partition.json", "error.txt"}
+    summaries = {"cell.json", "done.json", "partition.json", "partitions.jsonl", "error.txt"}
+    assert kept <= {"sweep.json", "sweep.yaml", *summaries}
     original = write_report(train_sweep, tmp_path / "a" / "report.md").read_text()
     copied = write_report(dest).read_text()
     for heading in ("Maximum evaluation return", "Partition quality"):

@@ -2,9 +2,10 @@
 
 ``export_summaries(sweep, dest)`` copies ``sweep.json`` (and the sweep file) and, per cell, ``cell.json``,
 ``done.json`` (the :class:`~seps.records.RunSummary`: K, ARI, evaluations, wall time),
-``partition.json`` and ``error.txt`` — a few kB per cell, meant for git — and nothing else (no
-checkpoints, metrics logs, embeddings or transitions). ``seps report DEST`` then renders the tables
-and the learning curves (from the evaluations in ``done.json``).
+``partition.json``, ``partitions.jsonl`` (adaptive SePS: one line per check) and ``error.txt`` — a few
+kB per cell, meant for git — and nothing else (no checkpoints, metrics logs, embeddings or
+transitions). ``seps report DEST`` then renders the tables, the learning curves (from the evaluations
+in ``done.json``) and adaptive runs' K and ARI against env steps.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from seps.errors import ConfigError
 from seps.sweep import load_manifest
 
 SWEEP_FILES = ("sweep.json", "sweep.yaml")
-CELL_FILES = ("cell.json", "done.json", "partition.json", "error.txt")
+CELL_FILES = ("cell.json", "done.json", "partition.json", "partitions.jsonl", "error.txt")
 
 
 def export_summaries(sweep_dir: str | Path, dest: str | Path) -> int:
