@@ -160,7 +160,7 @@ class Repartitioner(TrainerCallback):
         env = trainer.env
         if self.window is None:
             self.window = ExperienceWindow(self.config.window, env.num_envs, env.n_agents, env.max_obs_dim)
-        self._record_from = self._next_check(trainer) - self.config.window * env.num_envs
+        self._record_from = self._record_start(trainer)
 
     def on_step(self, trainer: Trainer, actions: np.ndarray, result: StepResult) -> None:
         if trainer.env_steps >= self._record_from and self.window is not None:
@@ -171,12 +171,19 @@ class Repartitioner(TrainerCallback):
         if trainer.env_steps < self._next_check(trainer, self.checks):
             return
         self.check(trainer)
-        self._record_from = self._next_check(trainer) - self.config.window * trainer.env.num_envs
+        self._record_from = self._record_start(trainer)
 
     # -- the check -----------------------------------------------------------------------------------------
 
     def _next_check(self, trainer: Trainer, checks: int | None = None) -> int:
         return self.config.every * ((self.checks if checks is None else checks) + 1)
+
+    def _record_start(self, trainer: Trainer) -> int:
+        """The env step to start recording at: a window before the next check that is not held."""
+        step, every = self._next_check(trainer), self.config.every
+        if step < self.hold_until:  # checks inside a hold are skipped: record nothing for them
+            step += every * -(-(self.hold_until - step) // every)
+        return step - self.config.window * trainer.env.num_envs
 
     def check(self, trainer: Trainer) -> None:
         """Fit on the window, apply the stability rule, regroup on a confirmed change, log the check."""

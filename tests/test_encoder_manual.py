@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -33,9 +35,7 @@ def _gradients(
     for parameter in parameters:  # the hand-written pass must overwrite stale values; autograd accumulates
         parameter.grad = torch.full_like(parameter, 7.0) if manual else None
     generator = torch.Generator().manual_seed(seed)
-    loss_fn = (
-        ManualLoss(latent, decoder) if manual else lambda *batch_and_rng: autograd_loss(latent, decoder, *batch_and_rng)
-    )
+    loss_fn = ManualLoss(latent, decoder) if manual else functools.partial(autograd_loss, latent, decoder)
     loss = loss_fn(batch, generator)
     return float(loss), [parameter.grad.clone() for parameter in parameters]
 

@@ -173,15 +173,14 @@ def expand(spec: SweepSpec) -> list[Cell]:
             axis_names = [name for name in spec.grid if not (fixed and name in SEPS_ONLY_SETTINGS)]
             axis_values = list(itertools.product(*(spec.grid[name] for name in axis_names)))
             config = {k: v for k, v in env_settings(spec, env).items() if not (fixed and k in SEPS_ONLY_SETTINGS)}
-            static_options = {k: v for k, v in config.items() if k in ADAPTIVE_OPTIONS}
+            static_config = {k: v for k, v in config.items() if k not in ADAPTIVE_OPTIONS}
             for (encoder, partitioner), learner, values, seed in itertools.product(
                 pairs, spec.learners, axis_values, spec.seeds
             ):
                 axes = dict(zip(axis_names, values, strict=True))
-                settings = {**config, **axes}
-                if "repartition_every" in axes and axes["repartition_every"] is None:
-                    # config's options of the checks reach the adaptive cells of a static-vs-adaptive grid only.
-                    settings = {k: v for k, v in settings.items() if k not in static_options}
+                # config's options of the checks reach the adaptive cells of a static-vs-adaptive grid only.
+                static = "repartition_every" in axes and axes["repartition_every"] is None
+                settings = {**(static_config if static else config), **axes}
                 cells.append(
                     Cell(
                         mode="train",
